@@ -1,0 +1,130 @@
+/**
+ * Every failure a user can meet, as a tagged error with the offending value.
+ * `message` is the one line the CLI prints.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/** The script or command is not inside a git working tree. */
+export class NotAGitRepository extends Schema.TaggedError<NotAGitRepository>()("NotAGitRepository", {
+  path: Schema.String
+}) {
+  override get message() {
+    return `${this.path} is not inside a git repository: run \`git init\` there (flordb versions every run's code on a shadow branch)`
+  }
+}
+
+/** A `--kwargs` pair is malformed or fails its arg's schema. */
+export class KwargsError extends Schema.TaggedError<KwargsError>()("KwargsError", {
+  reason: Schema.Literal("Malformed", "Schema", "Duplicate", "OnReplay"),
+  arg: Schema.String,
+  value: Schema.String,
+  expected: Schema.String
+}) {
+  override get message() {
+    switch (this.reason) {
+      case "Malformed":
+        return `--kwargs: '${this.value}' is not of the form name=value (e.g. lr=0.01)`
+      case "Duplicate":
+        return `--kwargs: '${this.arg}' is given more than once`
+      case "OnReplay":
+        return `--kwargs is not allowed on replay: args take their recorded values (got ${this.arg}=${this.value})`
+      case "Schema":
+        return `--kwargs: ${this.arg}=${this.value} is not a valid ${this.expected}`
+    }
+  }
+}
+
+/** A column name that the declared schema does not know, or that collides with a reserved one. */
+export class ColumnError extends Schema.TaggedError<ColumnError>()("ColumnError", {
+  reason: Schema.Literal("Unknown", "Reserved", "Invalid", "Duplicate"),
+  column: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    switch (this.reason) {
+      case "Unknown":
+        return `unknown column '${this.column}'${this.detail ? `: ${this.detail}` : ""}`
+      case "Reserved":
+        return `column '${this.column}' collides with ${this.detail}: rename it`
+      case "Invalid":
+        return `column name ${JSON.stringify(this.column)} is not valid: ${this.detail}`
+      case "Duplicate":
+        return `column '${this.column}' is declared twice (${this.detail})`
+    }
+  }
+}
+
+/** A value that does not encode or decode with its column's schema. */
+export class ValueDecodeError extends Schema.TaggedError<ValueDecodeError>()("ValueDecodeError", {
+  column: Schema.String,
+  tstamp: Schema.String,
+  filename: Schema.String,
+  value: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `column '${this.column}' of run ${this.tstamp} (${this.filename}) holds ${this.value}, which does not decode with today's schema: ${this.detail}`
+  }
+}
+
+/** A value passed to `log` that its column's schema cannot encode. */
+export class ValueEncodeError extends Schema.TaggedError<ValueEncodeError>()("ValueEncodeError", {
+  column: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `log("${this.column}", …): ${this.detail}`
+  }
+}
+
+/** The relational store failed. */
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  operation: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `store: ${this.operation} failed: ${this.detail}`
+  }
+}
+
+/** A user-given SQL text (WHERE clause, `flor query`) that is not one read-only statement. */
+export class QueryError extends Schema.TaggedError<QueryError>()("QueryError", {
+  reason: Schema.Literal("NotReadOnly", "MultipleStatements", "Invalid", "UnknownColumn"),
+  sql: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    switch (this.reason) {
+      case "NotReadOnly":
+        return `refused: only read-only queries are allowed (${this.detail})`
+      case "MultipleStatements":
+        return `refused: give exactly one SQL statement`
+      case "UnknownColumn":
+        return `unknown column in query: ${this.detail}`
+      case "Invalid":
+        return `invalid query: ${this.detail}`
+    }
+  }
+}
+
+/** Snapshotting or reading code versions failed. */
+export class VersioningError extends Schema.TaggedError<VersioningError>()("VersioningError", {
+  operation: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `versioning: ${this.operation} failed: ${this.detail}`
+  }
+}
+
+/** The run journal could not be written or read. */
+export class JournalError extends Schema.TaggedError<JournalError>()("JournalError", {
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `journal ${this.path}: ${this.detail}`
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Running a flordb program: `Flor.main(program)` records it (or replays it, when
+ * started by `flor replay`), prints one line per failure and sets the exit code.
+ *
+ * @since 0.1.0
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Console, Effect, Exit, type Layer, Option } from "effect"
+import { type FlorServices, record } from "../layers/Live.js"
+import { Session } from "../services/Session.js"
+
+/** Runs `program` and closes its last run with the program's outcome. */
+export const withRun = <A, E, R>(program: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const session = yield* Session
+    const exit = yield* Effect.exit(program)
+    yield* session.close(exit)
+    return yield* exit
+  })
+
+/** One line for a failure: the tagged error's message, or the defect. */
+export const describeFailure = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const e = failure.value
+    return e instanceof Error ? e.message : String(e)
+  }
+  return Cause.pretty(cause)
+}
+
+/** Runs a program under `layer` (default: record) as the process's main: exit code 0 or 1. */
+export const main = <A, E>(
+  program: Effect.Effect<A, E, FlorServices>,
+  layer: Layer.Layer<FlorServices, unknown> = record
+): void =>
+  withRun(program).pipe(
+    Effect.provide(layer),
+    Effect.tapErrorCause((cause) =>
+      Cause.isInterruptedOnly(cause) ? Effect.void : Console.error(`flor: ${describeFailure(cause)}`)
+    ),
+    Effect.onExit((exit) => Effect.sync(() => Exit.isFailure(exit) && (process.exitCode = 1))),
+    NodeRuntime.runMain({ disableErrorReporting: true })
+  )

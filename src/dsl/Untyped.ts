@@ -1,0 +1,83 @@
+/**
+ * The untyped quick start: JSON values, any column name. Declare a schema with
+ * `Flor.make` when the project grows.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Either, Schema } from "effect"
+import { KwargsError, type StoreError, ValueEncodeError } from "../domain/Errors.js"
+import type { Frame } from "../domain/Frame.js"
+import { type Codec, makeCodec } from "../domain/Spec.js"
+import type { Json } from "../domain/Value.js"
+import { Args } from "../services/Args.js"
+import { Logs } from "../services/Logs.js"
+import { Loops } from "../services/Loops.js"
+import { Store } from "../services/Store.js"
+
+type Widen<T> = T extends number ? number : T extends string ? string : T extends boolean ? boolean : T
+
+const jsonCodec = makeCodec("json", Schema.Unknown)
+const codecs = {
+  number: makeCodec("number", Schema.Number),
+  string: makeCodec("string", Schema.String),
+  boolean: makeCodec("boolean", Schema.Boolean)
+}
+const codecFor = (value: unknown): Codec =>
+  typeof value === "number" ? codecs.number
+  : typeof value === "string" ? codecs.string
+  : typeof value === "boolean" ? codecs.boolean
+  : jsonCodec
+
+/** Makes a JSON snapshot of a value (so later mutation does not change what was logged). */
+const toJson = (name: string, value: unknown): Either.Either<unknown, ValueEncodeError> => {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return Either.right(value)
+  if (typeof value === "number") return Either.right(value)
+  try {
+    const text = JSON.stringify(value)
+    if (text === undefined) throw new Error(`a ${typeof value} is not JSON`)
+    return Either.right(JSON.parse(text))
+  } catch (e) {
+    return Either.left(new ValueEncodeError({ column: name, detail: e instanceof Error ? e.message : String(e) }))
+  }
+}
+
+/** Logs a JSON value under `name` at the current loop coordinates; returns it. */
+export const log = <T extends Json>(name: string, value: T): Effect.Effect<T, ValueEncodeError, Logs> =>
+  Effect.flatMap(
+    toJson(name, value),
+    (encoded) => Effect.flatMap(Logs, (logs) => Effect.as(logs.write(name, encoded), value))
+  )
+
+/** A hyper-parameter: `--kwargs name=value` parsed like the default's type, else the default. */
+export const arg = <T extends Json>(name: string, defaultValue: T): Effect.Effect<Widen<T>, KwargsError, Args> =>
+  Effect.flatMap(Args, (service) => service.resolve(name, codecFor(defaultValue), defaultValue)) as Effect.Effect<
+    Widen<T>,
+    KwargsError,
+    Args
+  >
+
+const scalar = (item: unknown) =>
+  typeof item === "number" || typeof item === "string" || typeof item === "boolean" ? item : null
+
+/** Runs `body` for each item under loop `name`. */
+export const loop = <Item, E, R>(
+  name: string,
+  items: Iterable<Item>,
+  body: (item: Item) => Effect.Effect<unknown, E, R>
+): Effect.Effect<void, E, R | Loops> => Effect.flatMap(Loops, (service) => service.loop(name, items, scalar, body))
+
+/** Runs `body` as iteration `index` (1-based) of dimension `name` over `value`. */
+export const iteration = <X, E, R>(
+  name: string,
+  index: number,
+  value: Json,
+  body: Effect.Effect<X, E, R>
+): Effect.Effect<X, E, R | Loops> => Effect.flatMap(Loops, (service) => service.iteration(name, index, value, body))
+
+/** The pivoted view of the named columns (JSON values); with no names, one row per run. */
+export const dataframe = (
+  ...names: ReadonlyArray<string>
+): Effect.Effect<Frame<Record<string, unknown>>, StoreError, Store> =>
+  Effect.flatMap(Store, (store) => names.length === 0 ? store.topLevel : store.dataframe(names))
+
+export type { KwargsError }

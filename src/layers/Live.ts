@@ -1,0 +1,46 @@
+/**
+ * The default record layer: SQLite store, git shadow branch, file journals, the
+ * project of the entry script.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer } from "effect"
+import type { JournalError, KwargsError, NotAGitRepository, StoreError, VersioningError } from "../domain/Errors.js"
+import type { Args } from "../services/Args.js"
+import type { Checkpoints } from "../services/Checkpoints.js"
+import type { Logs } from "../services/Logs.js"
+import type { Loops } from "../services/Loops.js"
+import { Project } from "../services/Project.js"
+import type { Session } from "../services/Session.js"
+import type { Store } from "../services/Store.js"
+import * as FileJournal from "./FileJournal.js"
+import * as GitVersioning from "./GitVersioning.js"
+import * as ProjectLive from "./ProjectLive.js"
+import * as Recorder from "./Recorder.js"
+import * as SqliteStore from "./SqliteStore.js"
+
+/** Every service a flordb program may use. */
+export type FlorServices = Logs | Args | Loops | Checkpoints | Session | Store
+
+/** Errors of starting a recording. */
+export type StartError = NotAGitRepository | StoreError | VersioningError | KwargsError | JournalError
+
+/** Storage of a project: SQLite store, git versioning and file journals. */
+export const storage = (project: Project["Type"]) =>
+  Layer.mergeAll(
+    SqliteStore.layer(project.home, project.projid),
+    GitVersioning.layer(project.root),
+    FileJournal.layer(project.home)
+  )
+
+/** Record layer for a given project. */
+export const recordFor = (project: Project["Type"]): Layer.Layer<FlorServices, StartError> =>
+  Recorder.layer.pipe(
+    Layer.provideMerge(storage(project)),
+    Layer.provide(Layer.succeed(Project, project))
+  )
+
+/** Record layer for this process's entry script. */
+export const record: Layer.Layer<FlorServices, StartError> = Layer.unwrapEffect(
+  Effect.map(Project, recordFor).pipe(Effect.provide(ProjectLive.layerProcess))
+)

@@ -1,0 +1,336 @@
+/**
+ * Record semantics of `log`, `arg`, `loop`, `iteration`, `checkpointing` and
+ * `commit`: every value reaches the run's journal within a flush interval; a
+ * commit versions the code, stores the run atomically and starts a new tstamp.
+ * The same engine serves the SQLite record layer and the in-memory test layer;
+ * only the Store, Versioning and Journal it is given differ.
+ *
+ * @since 0.1.0
+ */
+import * as crypto from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Config, Console, Context, Effect, Either, Exit, FiberRef, Layer, Option, Schedule, Scope } from "effect"
+import { JournalError, KwargsError } from "../domain/Errors.js"
+import { tstampOf } from "../domain/Ids.js"
+import { parseKwargs } from "../domain/Kwargs.js"
+import { logLine, loopLine, parseLog } from "../domain/LogFile.js"
+import type { BuildContext, RunHeader, RunStatus } from "../domain/Run.js"
+import { Args } from "../services/Args.js"
+import { Checkpoints } from "../services/Checkpoints.js"
+import { Journal, type JournalWriter } from "../services/Journal.js"
+import { CurrentLoop, type LoopFrame, TopLevel } from "../services/LoopContext.js"
+import { Logs } from "../services/Logs.js"
+import { Loops } from "../services/Loops.js"
+import { Project } from "../services/Project.js"
+import { type CommitError, Session } from "../services/Session.js"
+import { Store } from "../services/Store.js"
+import { Versioning } from "../services/Versioning.js"
+import { recover } from "./Recovery.js"
+
+/** The checkpointable objects in scope (the checkpoint engine reads them). */
+export const CurrentObjects: FiberRef.FiberRef<Readonly<Record<string, unknown>>> = FiberRef.unsafeMake({})
+
+/** How often buffered records are made durable (`FLOR_FLUSH_MS`, default 250 ms). */
+export const FlushMillis = Config.integer("FLOR_FLUSH_MS").pipe(Config.withDefault(250))
+
+interface RunState {
+  readonly seq: number
+  readonly header: RunHeader
+  readonly writer: JournalWriter
+  readonly scope: Scope.CloseableScope
+  readonly tree: string
+  records: number
+  closed: boolean
+}
+
+const isScalar = (v: unknown) => typeof v === "number" || typeof v === "string" || typeof v === "boolean"
+
+const makefileHash = (dir: string): string | null => {
+  for (const name of ["GNUmakefile", "makefile", "Makefile"]) {
+    const file = path.join(dir, name)
+    if (fs.existsSync(file)) return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex")
+  }
+  return null
+}
+
+const captureBuild = (argv: ReadonlyArray<string>, branch: string | null, head: string | null) =>
+  Effect.gen(function*() {
+    const makeLevel = yield* Config.option(Config.integer("MAKELEVEL"))
+    const goals = yield* Config.option(Config.string("MAKECMDGOALS"))
+    const backend = yield* Config.option(Config.string("FLOR_BACKEND"))
+    const cpus = os.cpus()
+    const build: BuildContext = {
+      argv: [...argv],
+      node_version: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      cpus: cpus.length,
+      cpu_model: cpus[0]?.model ?? "unknown",
+      mem_total: os.totalmem(),
+      hostname: os.hostname(),
+      pid: process.pid,
+      git_branch: branch,
+      git_head: head,
+      make_level: Option.getOrNull(makeLevel),
+      make_goals: Option.getOrNull(goals),
+      makefile_hash: Option.isSome(makeLevel) ? makefileHash(process.cwd()) : null,
+      backend: Option.getOrNull(backend)
+    }
+    return build
+  }).pipe(Effect.orDie)
+
+const statusOf = (exit: Exit.Exit<unknown, unknown>): RunStatus =>
+  Exit.isSuccess(exit) ? "committed" : Exit.isInterrupted(exit) ? "interrupted" : "failed"
+
+/** The record services, plus `close` for the program's end. */
+export const make = Effect.gen(function*() {
+  const project = yield* Project
+  const store = yield* Store
+  const versioning = yield* Versioning
+  const journal = yield* Journal
+  const flushMillis = yield* Effect.orDie(FlushMillis)
+  const kwargs = yield* Either.match(parseKwargs(project.argv), {
+    onLeft: (e) => Effect.fail(e),
+    onRight: (m) => Effect.succeed(m)
+  })
+  yield* recover(project.projid).pipe(Effect.catchAll((e) => Console.error(`flor: recovery skipped: ${e.message}`)))
+  const head = yield* versioning.head
+  const build = yield* captureBuild(project.argv, head.branch, head.head)
+
+  const consumed = new Set<string>()
+  const resolvedArgs = new Map<string, unknown>()
+  let seq = 0
+  let ctxCounter = 0
+  let run: RunState
+  let logCtx: Array<number> = []
+  let logName: Array<string> = []
+  let logValue: Array<unknown> = []
+  let loopBuf: Array<LoopFrame> = []
+  let pendingText = ""
+  let flushError: JournalError | undefined
+  let lastFlush = performance.now()
+  let sinceCheck = 0
+
+  const drain = (): string => {
+    let text = pendingText
+    for (const f of loopBuf) text += loopLine(f.ctx, f.parent?.ctx ?? 0, f.name, f.entries, f.iteration, f.value)
+    for (let i = 0; i < logCtx.length; i++) text += logLine(logCtx[i]!, logName[i]!, logValue[i])
+    logCtx = []
+    logName = []
+    logValue = []
+    loopBuf = []
+    pendingText = ""
+    return text
+  }
+
+  const flush: Effect.Effect<void> = Effect.suspend(() => {
+    lastFlush = performance.now()
+    const text = drain()
+    if (text.length === 0) return Effect.void
+    return run.writer.append(text).pipe(
+      Effect.tap(() => {
+        flushError = undefined
+      }),
+      Effect.catchAll((e) =>
+        Effect.sync(() => {
+          pendingText = text + pendingText
+          flushError = e
+        })
+      )
+    )
+  })
+
+  const emitChain = (frame: LoopFrame) => {
+    const chain: Array<LoopFrame> = []
+    for (let f: LoopFrame | undefined = frame; f !== undefined && f.emitted !== run.seq; f = f.parent) {
+      chain.push(f)
+      f.emitted = run.seq
+    }
+    for (let i = chain.length - 1; i >= 0; i--) loopBuf.push(chain[i]!)
+  }
+
+  const push = (ctx: number, name: string, encoded: unknown): Effect.Effect<void> => {
+    logCtx.push(ctx)
+    logName.push(name)
+    logValue.push(encoded)
+    run.records++
+    if (++sinceCheck >= 512) {
+      sinceCheck = 0
+      if (performance.now() - lastFlush >= flushMillis) return flush
+    }
+    return Effect.void
+  }
+
+  const startRun = Effect.gen(function*() {
+    const tree = yield* versioning.snapshot
+    const scope = yield* Scope.make()
+    const now = Date.now()
+    const [writer, header] = yield* Scope.extend(
+      journal.open({
+        projid: project.projid,
+        tstamp: tstampOf(now),
+        filename: project.filename,
+        start_time: now,
+        tree,
+        build
+      }),
+      scope
+    )
+    run = { seq: ++seq, header, writer, scope, tree, records: 0, closed: false }
+    for (const [name, encoded] of resolvedArgs) yield* push(0, name, encoded)
+  })
+
+  const endRun = (status: RunStatus): Effect.Effect<void, CommitError> =>
+    Effect.gen(function*() {
+      const r = run
+      if (r.closed) return
+      r.closed = true
+      yield* flush
+      if (flushError !== undefined) return yield* Effect.fail(flushError)
+      if (r.records === 0) {
+        yield* r.writer.remove
+        return yield* Scope.close(r.scope, Exit.void)
+      }
+      const endTime = Date.now()
+      yield* r.writer.end(status, endTime)
+      const bytes = yield* r.writer.contents
+      const parsed = parseLog(new TextDecoder().decode(bytes))
+      if (Either.isLeft(parsed)) {
+        return yield* Effect.fail(new JournalError({ path: r.writer.path, detail: parsed.left }))
+      }
+      const vid = yield* versioning.commit(
+        r.tree,
+        `.flor/logs/${r.header.tstamp}.jsonl`,
+        bytes,
+        `flor: ${r.header.filename} ${r.header.tstamp} (${status})`
+      )
+      yield* store.ingest({
+        header: r.header,
+        status,
+        vid,
+        endTime,
+        logs: parsed.right.logs,
+        loops: parsed.right.loops
+      })
+      yield* r.writer.remove
+      yield* Scope.close(r.scope, Exit.void)
+    })
+
+  const lock = yield* Effect.makeSemaphore(1)
+  yield* startRun
+
+  const warnUnused = Effect.suspend(() => {
+    const unused = [...kwargs.keys()].filter((k) => !consumed.has(k))
+    return unused.length === 0 ? Effect.void : Console.error(
+      `flor: warning: --kwargs ${unused.join(", ")} ${unused.length === 1 ? "was" : "were"} given but no arg() read ${
+        unused.length === 1 ? "it" : "them"
+      } (a typo?)`
+    )
+  })
+
+  /** Ends the last run with the program's outcome. Idempotent. */
+  const close = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void, CommitError> =>
+    lock.withPermits(1)(Effect.zipRight(endRun(statusOf(exit)), warnUnused)).pipe(
+      Effect.uninterruptible
+    )
+
+  yield* Effect.addFinalizer((exit) =>
+    Effect.catchAll(close(exit), (e) =>
+      Effect.zipRight(
+        Console.error(`flor: ${e.message}`),
+        Effect.sync(() => {
+          process.exitCode = 1
+        })
+      ))
+  )
+  yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(flushMillis)))
+
+  const logs = Logs.of({
+    write: (name, encoded) =>
+      Effect.withFiberRuntime((fiber) => {
+        const frame = fiber.getFiberRef(CurrentLoop)
+        if (frame.emitted !== run.seq && frame.ctx !== 0) emitChain(frame)
+        return push(frame.ctx, name, encoded)
+      })
+  })
+
+  const args = Args.of({
+    resolve: (name, codec, defaultEncoded) =>
+      Effect.suspend(() => {
+        consumed.add(name)
+        const known = resolvedArgs.get(name)
+        if (resolvedArgs.has(name)) return Effect.succeed(known)
+        const text = kwargs.get(name)
+        let encoded = defaultEncoded
+        if (text !== undefined) {
+          let candidate: unknown = text
+          if (!codec.encodedIsString) {
+            try {
+              candidate = JSON.parse(text)
+            } catch {
+              candidate = text
+            }
+          }
+          if (Either.isLeft(codec.decode(candidate))) {
+            return Effect.fail(new KwargsError({ reason: "Schema", arg: name, value: text, expected: codec.expected }))
+          }
+          encoded = candidate
+        }
+        resolvedArgs.set(name, encoded)
+        return Effect.as(push(0, name, encoded), encoded)
+      })
+  })
+
+  const frame = (parent: LoopFrame, name: string, iteration: number, entries: number | null, value: unknown) => ({
+    ctx: ++ctxCounter,
+    parent: parent.ctx === 0 ? TopLevel : parent,
+    name,
+    iteration,
+    entries,
+    value: isScalar(value) ? value : null,
+    emitted: -1
+  })
+
+  const loops = Loops.of({
+    loop: (name, items, encode, body) =>
+      Effect.flatMap(FiberRef.get(CurrentLoop), (parent) => {
+        const arr = Array.isArray(items) ? items : Array.from(items)
+        return Effect.forEach(
+          arr,
+          (item, i) => Effect.locally(body(item), CurrentLoop, frame(parent, name, i + 1, arr.length, encode(item))),
+          { discard: true }
+        )
+      }),
+    iteration: (name, index, encoded, body) =>
+      Effect.flatMap(
+        FiberRef.get(CurrentLoop),
+        (parent) => Effect.locally(body, CurrentLoop, frame(parent, name, index, null, encoded))
+      )
+  })
+
+  const checkpoints = Checkpoints.of({
+    scope: (objects, body) => Effect.locally(body, CurrentObjects, objects)
+  })
+
+  const session = Session.of({
+    current: Effect.sync(() => ({
+      projid: run.header.projid,
+      tstamp: run.header.tstamp,
+      filename: run.header.filename
+    })),
+    commit: lock.withPermits(1)(Effect.zipRight(endRun("committed"), startRun)).pipe(Effect.uninterruptible),
+    close
+  })
+
+  return Context.make(Logs, logs).pipe(
+    Context.add(Args, args),
+    Context.add(Loops, loops),
+    Context.add(Checkpoints, checkpoints),
+    Context.add(Session, session)
+  )
+})
+
+/** The record services over whatever Store, Versioning, Journal and Project are provided. */
+export const layer = Layer.scopedContext(make)

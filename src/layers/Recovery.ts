@@ -1,0 +1,72 @@
+/**
+ * Recovery of runs whose process died: their journals are versioned and stored
+ * with status `crashed` (or the status their end marker names), never half-visible.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Either } from "effect"
+import { endLine, parseLog } from "../domain/LogFile.js"
+import { Journal } from "../services/Journal.js"
+import { Store } from "../services/Store.js"
+import { Versioning } from "../services/Versioning.js"
+
+/** Stores every orphaned journal of `projid`; returns how many runs were recovered. */
+export const recover = (projid: string) =>
+  Effect.gen(function*() {
+    const journal = yield* Journal
+    const store = yield* Store
+    const versioning = yield* Versioning
+    const orphans = yield* journal.orphans(projid)
+    if (orphans.length === 0) return 0
+    const stored = new Map((yield* store.runs).map((r) => [`${r.tstamp}\u0000${r.filename}`, r]))
+    let recovered = 0
+    for (const orphan of orphans) {
+      const { header, end, logs, loops } = orphan.contents
+      const known = stored.get(`${header.tstamp}\u0000${header.filename}`)
+      if (known !== undefined && known.vid !== null && end !== null) {
+        yield* journal.remove(orphan.path)
+        continue
+      }
+      const status = end?.status ?? "crashed"
+      const endTime = end?.endTime ?? null
+      const bytes = end === null
+        ? Buffer.concat([Buffer.from(orphan.bytes), Buffer.from(endLine(status, Date.now()))])
+        : orphan.bytes
+      const vid = header.tree === null ? null : yield* versioning.commit(
+        header.tree,
+        `.flor/logs/${header.tstamp}.jsonl`,
+        new Uint8Array(bytes),
+        `flor: ${header.filename} ${header.tstamp} (${status}, recovered)`
+      )
+      yield* store.ingest({ header, status, vid, endTime, logs, loops })
+      yield* journal.remove(orphan.path)
+      recovered++
+    }
+    return recovered
+  })
+
+/**
+ * Rebuilds the store from the run logs on the shadow branch (the source of truth):
+ * every run is re-ingested under its original key. Returns the number of runs.
+ */
+export const unpack = Effect.gen(function*() {
+  const store = yield* Store
+  const versioning = yield* Versioning
+  const logs = yield* versioning.logs
+  let runs = 0
+  for (const log of logs) {
+    const parsed = parseLog(new TextDecoder().decode(log.content))
+    if (Either.isLeft(parsed)) continue
+    const { header, end, logs: records, loops } = parsed.right
+    yield* store.ingest({
+      header,
+      status: end?.status ?? "crashed",
+      vid: log.vid,
+      endTime: end?.endTime ?? null,
+      logs: records,
+      loops
+    })
+    runs++
+  }
+  return runs
+})

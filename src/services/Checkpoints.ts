@@ -1,0 +1,14 @@
+/**
+ * `checkpointing`: the state that is checkpointed at loop boundaries.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect } from "effect"
+
+/** Scopes checkpointable objects around a program. */
+export class Checkpoints extends Context.Tag("flordb/Checkpoints")<Checkpoints, {
+  readonly scope: <X, E, R>(
+    objects: Readonly<Record<string, unknown>>,
+    body: Effect.Effect<X, E, R>
+  ) => Effect.Effect<X, E, R>
+}>() {}

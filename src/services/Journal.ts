@@ -1,0 +1,43 @@
+/**
+ * The durable journal of a running run: records reach it within a flush interval,
+ * outside the working tree, so a killed run loses at most that interval.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect, type Scope } from "effect"
+import type { JournalError } from "../domain/Errors.js"
+import type { ParsedLog } from "../domain/LogFile.js"
+import type { RunHeader, RunStatus } from "../domain/Run.js"
+
+/** An open journal of one run. */
+export interface JournalWriter {
+  readonly path: string
+  /** Appends encoded lines and makes them durable. */
+  readonly append: (lines: string) => Effect.Effect<void, JournalError>
+  /** Writes the end marker. */
+  readonly end: (status: RunStatus, endTime: number) => Effect.Effect<void, JournalError>
+  /** The journal's bytes (the run log committed to the shadow branch). */
+  readonly contents: Effect.Effect<Uint8Array, JournalError>
+  /** Removes the journal once its run is stored. */
+  readonly remove: Effect.Effect<void, JournalError>
+}
+
+/** A journal left by a run that is not running any more. */
+export interface OrphanJournal {
+  readonly path: string
+  readonly contents: ParsedLog
+  readonly bytes: Uint8Array
+}
+
+/** Creates, reads and recovers run journals. */
+export class Journal extends Context.Tag("flordb/Journal")<Journal, {
+  /**
+   * Opens the journal of a new run. The header's tstamp is made unique across
+   * processes: a clash moves it forward by a millisecond. Returns the header used.
+   */
+  readonly open: (header: RunHeader) => Effect.Effect<readonly [JournalWriter, RunHeader], JournalError, Scope.Scope>
+  /** Journals of runs whose process is gone, for recovery. */
+  readonly orphans: (projid: string) => Effect.Effect<ReadonlyArray<OrphanJournal>, JournalError>
+  /** Removes a recovered journal. */
+  readonly remove: (path: string) => Effect.Effect<void, JournalError>
+}>() {}

@@ -1,0 +1,54 @@
+/**
+ * The relational store: a derived index of committed runs, queried as dataframes.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect } from "effect"
+import type { QueryError, StoreError } from "../domain/Errors.js"
+import type { Frame } from "../domain/Frame.js"
+import type { LogLine, LoopLine } from "../domain/LogFile.js"
+import type { RunHeader, RunRow, RunStatus } from "../domain/Run.js"
+
+/** A log record, as the run log holds it. */
+export type LogEntry = LogLine
+
+/** A loop context, as the run log holds it. */
+export type LoopEntry = LoopLine
+
+/** A whole run, as it is ingested in one transaction. */
+export interface RunContents {
+  readonly header: RunHeader
+  readonly status: RunStatus
+  readonly vid: string | null
+  readonly endTime: number | null
+  readonly logs: ReadonlyArray<LogEntry>
+  readonly loops: ReadonlyArray<LoopEntry>
+}
+
+/** The result of a read-only SQL query. */
+export interface QueryResult {
+  readonly columns: ReadonlyArray<string>
+  readonly rows: ReadonlyArray<ReadonlyArray<unknown>>
+}
+
+/** Reads and writes runs; SQLite by default, in memory for tests. */
+export class Store extends Context.Tag("flordb/Store")<Store, {
+  /** Stores a whole run atomically; a run already stored under the same key is replaced. */
+  readonly ingest: (run: RunContents) => Effect.Effect<void, StoreError>
+  /** Adds records to a stored run (replay backfill) in one transaction, skipping exact duplicates. */
+  readonly backfill: (
+    key: { readonly tstamp: string; readonly filename: string },
+    logs: ReadonlyArray<LogEntry>,
+    loops: ReadonlyArray<LoopEntry>
+  ) => Effect.Effect<number, StoreError>
+  /** All stored runs, oldest first. */
+  readonly runs: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
+  /** The pivoted view of the named columns (stored JSON values, not yet decoded). */
+  readonly dataframe: (names: ReadonlyArray<string>) => Effect.Effect<Frame<Record<string, unknown>>, StoreError>
+  /** One row per run with all its top-level values. */
+  readonly topLevel: Effect.Effect<Frame<Record<string, unknown>>, StoreError>
+  /** Names of all logged columns. */
+  readonly columnNames: Effect.Effect<ReadonlyArray<string>, StoreError>
+  /** One read-only SQL statement. */
+  readonly query: (sql: string) => Effect.Effect<QueryResult, QueryError | StoreError>
+}>() {}
