@@ -3,8 +3,13 @@
  *
  * @since 0.1.0
  */
-import { Args, Command, Options } from "@effect/cli"
-import { Console, Effect, Layer, Option } from "effect"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { isBuildColumn } from "../domain/Run.js"
 import { type Frame, latest } from "../domain/Frame.js"
 import { filterFrame } from "../layers/FrameQuery.js"

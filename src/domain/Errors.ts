@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** The script or command is not inside a git working tree. */
 export class NotAGitRepository extends Schema.TaggedError<NotAGitRepository>()("NotAGitRepository", {

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** Basename of the git repository root: one project, one database. */
 export const ProjId = Schema.String.pipe(Schema.minLength(1), Schema.brand("ProjId"))

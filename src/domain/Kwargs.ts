@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { KwargsError } from "./Errors.js"
 
 /** The flag that starts the key-value pairs; everything after it is a pair. */

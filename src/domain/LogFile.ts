@@ -10,7 +10,8 @@
  *
  * @since 0.1.0
  */
-import { Either, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { RunHeader, RunStatus } from "./Run.js"
 
 /** Format version of the run log. */

@@ -4,7 +4,10 @@
  *
  * @since 0.1.0
  */
-import { Either, ParseResult, Schema, SchemaAST } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 import { ColumnError } from "./Errors.js"
 import { BuildColumns, DIMENSIONS } from "./Run.js"
 

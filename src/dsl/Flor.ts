@@ -12,7 +12,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { type ColumnError, type KwargsError, ValueDecodeError, ValueEncodeError } from "../domain/Errors.js"
 import type { Frame } from "../domain/Frame.js"
 import { type BuildColumn, BuildColumns, DIMENSIONS, isBuildColumn } from "../domain/Run.js"

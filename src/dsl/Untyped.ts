@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { KwargsError, type StoreError, ValueEncodeError } from "../domain/Errors.js"
 import type { Frame } from "../domain/Frame.js"
 import { type Codec, makeCodec } from "../domain/Spec.js"

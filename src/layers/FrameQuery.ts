@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import Database from "better-sqlite3"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { QueryError } from "../domain/Errors.js"
 import type { Frame } from "../domain/Frame.js"
 

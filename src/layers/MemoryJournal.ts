@@ -3,7 +3,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { tstampOf } from "../domain/Ids.js"
 import { endLine, headerLine } from "../domain/LogFile.js"
 import { Journal, type JournalWriter } from "../services/Journal.js"

@@ -4,7 +4,8 @@
  * @since 0.1.0
  */
 import * as crypto from "node:crypto"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { type ShadowLog, Versioning } from "../services/Versioning.js"
 
 /** An in-memory versioning service. */

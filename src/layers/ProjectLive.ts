@@ -6,7 +6,9 @@
  */
 import * as os from "node:os"
 import * as path from "node:path"
-import { Config, Effect, Layer } from "effect"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { NotAGitRepository } from "../domain/Errors.js"
 import { Project } from "../services/Project.js"
 import { findRoot } from "./GitVersioning.js"

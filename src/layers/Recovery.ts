@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { Effect, Either } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { endLine, parseLog } from "../domain/LogFile.js"
 import { Journal } from "../services/Journal.js"
 import { Store } from "../services/Store.js"

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Layer } from "effect"
+import * as Layer from "effect/Layer"
 import type { JournalError, KwargsError, StoreError, VersioningError } from "../domain/Errors.js"
 import { Project } from "../services/Project.js"
 import type { FlorServices } from "./Live.js"

@@ -3,7 +3,8 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 
 /** Scopes checkpointable objects around a program. */
 export class Checkpoints extends Context.Tag("flordb/Checkpoints")<Checkpoints, {

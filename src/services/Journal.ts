@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect, type Scope } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { JournalError } from "../domain/Errors.js"
 import type { ParsedLog } from "../domain/LogFile.js"
 import type { RunHeader, RunStatus } from "../domain/Run.js"

@@ -3,7 +3,8 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 
 /** Where `log` writes; record, replay and test layers implement it. */
 export class Logs extends Context.Tag("flordb/Logs")<Logs, {

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { FiberRef } from "effect"
+import * as FiberRef from "effect/FiberRef"
 
 /** One open loop iteration. `ctx` is 0 for the top level. */
 export interface LoopFrame {

@@ -3,7 +3,8 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 
 /** Runs loop bodies; record runs them all, replay layers skip or restore. */
 export class Loops extends Context.Tag("flordb/Loops")<Loops, {

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Context } from "effect"
+import * as Context from "effect/Context"
 
 /** The static facts of the running program. */
 export class Project extends Context.Tag("flordb/Project")<Project, {

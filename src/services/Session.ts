@@ -3,7 +3,9 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect, type Exit } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import type { JournalError, StoreError, VersioningError } from "../domain/Errors.js"
 
 /** Identity of the current run. */

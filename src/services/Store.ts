@@ -3,7 +3,8 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 import type { QueryError, StoreError } from "../domain/Errors.js"
 import type { Frame } from "../domain/Frame.js"
 import type { LogLine, LoopLine } from "../domain/LogFile.js"

@@ -3,7 +3,8 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect } from "effect"
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
 import type { VersioningError } from "../domain/Errors.js"
 
 /** A run log found on the shadow branch. */

@@ -1,0 +1,59 @@
+/** Helpers for end-to-end tests: temporary git projects that link the built package. */
+import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+/** The flordb repository root. */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+/** The built CLI. */
+export const florBin = path.join(repoRoot, "dist/cli/bin.js")
+/** tsx from the repository's dependencies. */
+export const tsxBin = path.join(repoRoot, "node_modules/.bin/tsx")
+
+/** A temporary git project with flordb and effect linked into its node_modules. */
+export interface Sandbox {
+  readonly dir: string
+  readonly home: string
+  readonly env: NodeJS.ProcessEnv
+  readonly git: (...args: Array<string>) => string
+  readonly tsx: (script: string, ...args: Array<string>) => SpawnSyncReturns<string>
+  readonly flor: (...args: Array<string>) => SpawnSyncReturns<string>
+  readonly cleanup: () => void
+}
+
+/** Creates a sandbox project named `name` (its projid). */
+export const makeSandbox = (name = "sandbox"): Sandbox => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "flordb-"))
+  const dir = path.join(base, name)
+  const home = path.join(base, "flor-home")
+  fs.mkdirSync(path.join(dir, "node_modules"), { recursive: true })
+  for (const pkg of ["flordb", "effect"]) {
+    const target = pkg === "flordb" ? repoRoot : path.join(repoRoot, "node_modules", pkg)
+    fs.symlinkSync(target, path.join(dir, "node_modules", pkg), "dir")
+  }
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name, type: "module", private: true }))
+  fs.writeFileSync(path.join(dir, ".gitignore"), "node_modules/\n")
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    FLOR_HOME: home,
+    GIT_AUTHOR_NAME: "t",
+    GIT_AUTHOR_EMAIL: "t@t",
+    GIT_COMMITTER_NAME: "t",
+    GIT_COMMITTER_EMAIL: "t@t"
+  }
+  const git = (...args: Array<string>) => execFileSync("git", args, { cwd: dir, env, encoding: "utf8" })
+  git("init", "-q", "-b", "main")
+  const run = (cmd: string, args: Array<string>) =>
+    spawnSync(cmd, args, { cwd: dir, env, encoding: "utf8", timeout: 120_000 })
+  return {
+    dir,
+    home,
+    env,
+    git,
+    tsx: (script, ...args) => run(tsxBin, [script, ...args]),
+    flor: (...args) => run(process.execPath, [florBin, ...args]),
+    cleanup: () => fs.rmSync(base, { recursive: true, force: true })
+  }
+}
