@@ -84,7 +84,7 @@ export const runCommitBench = async (): Promise<Record<string, unknown>> => {
       const [g] = await time(async () => execFileSync("sh", ["-c", "git add -A && git commit -qm x"], { cwd: theirs }))
       gitMs.push(g)
     }
-    const changedInShadow = git(ours, "diff", "--name-only", "flor.shadow~1", "flor.shadow").trim().split("\n").length
+    const changedInShadow = git(ours, "diff", "--no-renames", "--name-only", "flor.shadow~1", "flor.shadow").trim().split("\n").length
     if (changedInShadow !== CHANGED + 2) throw new Error(`unexpected shadow diff: ${changedInShadow} paths`)
 
     const oursMedian = median(oursMs)

@@ -192,6 +192,13 @@ describe("GitVersioning", () => {
       const t3 = yield* v.snapshot
       expect(git(dir, "show", `${t3}:c.txt`)).toBe("C.TXT V1\n")
       expect(lsTree(dir, t3).find((l) => l.endsWith("\tb.txt"))).toMatch(/^100755 /)
+      // changed ignore rules apply to paths the cache knows
+      put(dir, ".gitignore", "a.txt\n")
+      put(dir, "d/f/.gitignore", "g.txt\n")
+      expect(paths(lsTree(dir, yield* v.snapshot))).toEqual([".gitignore", "b.txt", "c.txt", "d/e.txt", "d/f/.gitignore"])
+      fs.rmSync(path.join(dir, ".gitignore"))
+      fs.writeFileSync(path.join(dir, "d/f/.gitignore"), "# nothing\n")
+      expect(paths(lsTree(dir, yield* v.snapshot))).toEqual(["a.txt", "b.txt", "c.txt", "d/e.txt", "d/f/.gitignore", "d/f/g.txt"])
       // deletions are seen
       fs.rmSync(path.join(dir, "d"), { recursive: true })
       expect(paths(lsTree(dir, yield* v.snapshot))).toEqual(["a.txt", "b.txt", "c.txt"])

@@ -20,13 +20,38 @@ import { Journal, type JournalWriter, type OrphanJournal } from "../services/Jou
 const fail = (file: string) => (cause: unknown) =>
   new JournalError({ path: file, detail: cause instanceof Error ? cause.message : String(cause) })
 
-const isAlive = (pid: number): boolean => {
+const bootMillis = (): number | undefined => {
+  try {
+    const btime = /^btime (\d+)$/m.exec(fs.readFileSync("/proc/stat", "utf8"))
+    return btime ? Number(btime[1]) * 1000 : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Whether the process that started a run at `startedAt` still runs. On Linux a
+ * zombie counts as dead, and so does a process that started after the run did
+ * (its pid was reused).
+ */
+const isAlive = (pid: number, startedAt: number): boolean => {
   try {
     process.kill(pid, 0)
-    return true
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM"
   }
+  let stat: string
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  } catch {
+    return true
+  }
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  if (fields[0] === "Z" || fields[0] === "X") return false
+  const boot = bootMillis()
+  const ticks = Number(fields[19])
+  if (boot === undefined || !Number.isFinite(ticks)) return true
+  return boot + (ticks * 1000) / 100 <= startedAt + 1000
 }
 
 const openExclusive = (dir: string, header: RunHeader) =>
@@ -96,7 +121,7 @@ export const make = (home: string): Journal["Type"] => {
             }
             const { header } = parsed.right
             const sameHost = header.build.hostname === os.hostname()
-            if (parsed.right.end === null && sameHost && isAlive(header.build.pid)) continue
+            if (parsed.right.end === null && sameHost && isAlive(header.build.pid, header.start_time)) continue
             if (!sameHost && parsed.right.end === null) continue
             found.push({ path: file, contents: parsed.right, bytes })
           }

@@ -154,7 +154,7 @@ export const make = Effect.gen(function*() {
 
   const emitChain = (frame: LoopFrame) => {
     const chain: Array<LoopFrame> = []
-    for (let f: LoopFrame | undefined = frame; f !== undefined && f.emitted !== run.seq; f = f.parent) {
+    for (let f: LoopFrame | undefined = frame; f !== undefined && f.ctx !== 0 && f.emitted !== run.seq; f = f.parent) {
       chain.push(f)
       f.emitted = run.seq
     }
