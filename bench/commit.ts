@@ -10,7 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath, pathToFileURL } from "node:url"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { make } from "../src/layers/GitVersioning.js"
 
 const FILES = 1000

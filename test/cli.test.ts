@@ -121,7 +121,9 @@ describe("flor CLI", () => {
     const runs = json(sb.flor("runs", "--format", "json"))
     const crashed = runs.filter((r) => r.status === "crashed")
     expect(crashed).toHaveLength(1)
-    const ticks = json(sb.flor("dataframe", "loss", "--where", `tstamp = '${crashed[0]!.tstamp}'`, "--format", "json"))
+    const df = sb.flor("dataframe", "loss", "--where", `tstamp = '${crashed[0]!.tstamp}'`, "--format", "json")
+    expect(df.stderr).toBe("")
+    const ticks = json(df)
     expect(ticks.length).toBeGreaterThan(100)
     // every flushed record is there, in order, without gaps
     expect(ticks.map((r) => r.loss)).toEqual(ticks.map((_, i) => i + 1))

@@ -128,3 +128,28 @@ export class JournalError extends Schema.TaggedError<JournalError>()("JournalErr
     return `journal ${this.path}: ${this.detail}`
   }
 }
+
+/** A checkpoint that cannot be written, found or trusted. */
+export class CheckpointError extends Schema.TaggedError<CheckpointError>()("CheckpointError", {
+  reason: Schema.Literal("Missing", "Corrupt", "Write", "Restore"),
+  tstamp: Schema.String,
+  filename: Schema.String,
+  loop: Schema.String,
+  iteration: Schema.Number,
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    const at = `${this.filename} ${this.tstamp} ${this.loop}=${this.iteration}`
+    switch (this.reason) {
+      case "Missing":
+        return `checkpoint of ${at} is missing (${this.path}): ${this.detail}`
+      case "Corrupt":
+        return `checkpoint of ${at} is corrupt (${this.path}): ${this.detail}`
+      case "Write":
+        return `checkpoint of ${at} could not be written (${this.path}): ${this.detail}`
+      case "Restore":
+        return `checkpoint of ${at} does not fit the objects being restored: ${this.detail}`
+    }
+  }
+}

@@ -20,6 +20,7 @@ import type { Frame } from "../domain/Frame.js"
 import { type BuildColumn, BuildColumns, DIMENSIONS, isBuildColumn } from "../domain/Run.js"
 import { type Codec, type Fields, makeCodec, preview, type Spec, validateSpec } from "../domain/Spec.js"
 import { Args } from "../services/Args.js"
+import type { Checkpointable } from "../services/Checkpointable.js"
 import { Checkpoints } from "../services/Checkpoints.js"
 import { Logs } from "../services/Logs.js"
 import { Loops } from "../services/Loops.js"
@@ -224,7 +225,7 @@ export const make = <
 
 /** Scopes the objects checkpointed at the boundaries of loops inside `body`. */
 export const checkpointing = <X, E, R>(
-  objects: Readonly<Record<string, unknown>>,
+  objects: Readonly<Record<string, Checkpointable>>,
   body: Effect.Effect<X, E, R>
 ): Effect.Effect<X, E, R | Checkpoints> => Effect.flatMap(Checkpoints, (service) => service.scope(objects, body))
 

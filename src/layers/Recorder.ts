@@ -28,6 +28,7 @@ import { parseKwargs } from "../domain/Kwargs.js"
 import { logLine, loopLine, parseLog } from "../domain/LogFile.js"
 import type { BuildContext, RunHeader, RunStatus } from "../domain/Run.js"
 import { Args } from "../services/Args.js"
+import type { Checkpointable } from "../services/Checkpointable.js"
 import { Checkpoints } from "../services/Checkpoints.js"
 import { Journal, type JournalWriter } from "../services/Journal.js"
 import { CurrentLoop, type LoopFrame, TopLevel } from "../services/LoopContext.js"
@@ -40,7 +41,7 @@ import { Versioning } from "../services/Versioning.js"
 import { recover } from "./Recovery.js"
 
 /** The checkpointable objects in scope (the checkpoint engine reads them). */
-export const CurrentObjects: FiberRef.FiberRef<Readonly<Record<string, unknown>>> = FiberRef.unsafeMake({})
+export const CurrentObjects: FiberRef.FiberRef<Readonly<Record<string, Checkpointable>>> = FiberRef.unsafeMake({})
 
 /** How often buffered records are made durable (`FLOR_FLUSH_MS`, default 250 ms). */
 export const FlushMillis = Config.integer("FLOR_FLUSH_MS").pipe(Config.withDefault(250))

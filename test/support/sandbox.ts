@@ -46,7 +46,7 @@ export const makeSandbox = (name = "sandbox"): Sandbox => {
   const git = (...args: Array<string>) => execFileSync("git", args, { cwd: dir, env, encoding: "utf8" })
   git("init", "-q", "-b", "main")
   const run = (cmd: string, args: Array<string>) =>
-    spawnSync(cmd, args, { cwd: dir, env, encoding: "utf8", timeout: 120_000 })
+    spawnSync(cmd, args, { cwd: dir, env, encoding: "utf8", timeout: 120_000, maxBuffer: 1 << 28 })
   return {
     dir,
     home,

@@ -295,7 +295,8 @@ const walkDir = (
     if (name === ".git" || (rel === "" && name === ".flor")) continue
     const childAbs = `${abs}/${name}`
     const childRel = rel === "" ? name : `${rel}/${name}`
-    const st = d.isDirectory() ? undefined : fs.lstatSync(childAbs)
+    const st = d.isDirectory() ? undefined : fs.lstatSync(childAbs, { throwIfNoEntry: false })
+    if (st === undefined && !d.isDirectory()) continue // vanished since readdir
     const isDir = st === undefined || st.isDirectory()
     if (isDir ? name === "node_modules" : !st.isFile() && !st.isSymbolicLink()) continue
     if (
@@ -339,7 +340,10 @@ export const snapshotTree = (repo: Repo): { readonly oid: string; readonly entri
   const root = walkDir(w, repo.root, "", fs.readdirSync(repo.root, { withFileTypes: true }), top, fp)
   if (root === undefined) throw new Error("unreachable: the root tree is always written")
   const changed = !old.fresh || w.misses > 0 || w.files.size !== old.files.size || w.trees.size !== old.trees.size ||
-    Array.from(w.trees).some(([rel, [t]]) => old.trees.get(rel)?.[0] !== t)
+    Array.from(w.trees).some(([rel, [t, , fp]]) => {
+      const prior = old.trees.get(rel)
+      return prior?.[0] !== t || prior[2] !== fp
+    })
   if (changed) writeCache(cacheFile, w.files, w.trees)
   return root
 }
