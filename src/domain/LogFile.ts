@@ -6,6 +6,7 @@
  * Line 1: `{"flor":1,"header":RunHeader}`. Then, in any order:
  * `[0,ctx,name,value]` a log record; `[3,ctx,name,"NaN"]` a non-finite number;
  * `[1,ctx,parent,name,entries,iteration,value]` a loop context;
+ * `[4,ctx,loop,iteration,uri,bytes,checksum,materializeMs]` a stored checkpoint;
  * `[2,status,endTime]` the end marker.
  *
  * @since 0.1.0
@@ -34,11 +35,25 @@ export interface LoopLine {
   readonly value: unknown
 }
 
+/** A stored checkpoint read from a run log. */
+export interface CheckpointLine {
+  /** Context of the main-loop iteration whose end state it holds. */
+  readonly ctx: number
+  readonly loop: string
+  /** 1-based iteration of the main loop. */
+  readonly iteration: number
+  readonly uri: string
+  readonly bytes: number
+  readonly checksum: string
+  readonly materializeMs: number
+}
+
 /** A run log read back. */
 export interface ParsedLog {
   readonly header: RunHeader
   readonly logs: ReadonlyArray<LogLine>
   readonly loops: ReadonlyArray<LoopLine>
+  readonly checkpoints: ReadonlyArray<CheckpointLine>
   readonly end: { readonly status: RunStatus; readonly endTime: number } | null
   /** Incomplete or unreadable trailing lines that were ignored (a torn last write). */
   readonly torn: number
@@ -83,6 +98,10 @@ export const loopLine = (
 const safeJson = (value: unknown): string =>
   typeof value === "number" && !Number.isFinite(value) ? "null" : JSON.stringify(value ?? null)
 
+/** A stored checkpoint line. */
+export const checkpointLine = (c: CheckpointLine): string =>
+  `[4,${c.ctx},${jsonName(c.loop)},${c.iteration},${JSON.stringify(c.uri)},${c.bytes},${JSON.stringify(c.checksum)},${c.materializeMs}]\n`
+
 /** The end marker line. */
 export const endLine = (status: RunStatus, endTime: number): string => `[2,${JSON.stringify(status)},${endTime}]\n`
 
@@ -106,6 +125,7 @@ export const parseLog = (text: string): Either.Either<ParsedLog, string> => {
   if (Either.isLeft(header)) return Either.left(`invalid run-log header: ${header.left.message}`)
   const logs: Array<LogLine> = []
   const loops: Array<LoopLine> = []
+  const checkpoints: Array<CheckpointLine> = []
   let end: ParsedLog["end"] = null
   let torn = 0
   for (let i = 1; i < lines.length; i++) {
@@ -130,6 +150,17 @@ export const parseLog = (text: string): Either.Either<ParsedLog, string> => {
       case 1:
         loops.push({ ctx: row[1], parent: row[2], name: row[3], entries: row[4], iteration: row[5], value: row[6] })
         break
+      case 4:
+        checkpoints.push({
+          ctx: row[1],
+          loop: row[2],
+          iteration: row[3],
+          uri: row[4],
+          bytes: row[5],
+          checksum: row[6],
+          materializeMs: row[7]
+        })
+        break
       case 2:
         if (isStatus(row[1])) end = { status: row[1], endTime: row[2] }
         break
@@ -138,5 +169,5 @@ export const parseLog = (text: string): Either.Either<ParsedLog, string> => {
         i = lines.length
     }
   }
-  return Either.right({ header: header.right, logs, loops, end, torn })
+  return Either.right({ header: header.right, logs, loops, checkpoints, end, torn })
 }

@@ -75,3 +75,20 @@ export const decode = (bytes: Uint8Array): Snapshot => {
     })
   }
 }
+
+/** One snapshot of several named objects: parts are prefixed `<object>/`, metas keyed by object. */
+export const combine = (entries: ReadonlyArray<readonly [string, Snapshot]>): Snapshot => ({
+  meta: Object.fromEntries(entries.map(([name, s]) => [name, s.meta ?? null])),
+  parts: entries.flatMap(([name, s]) => s.parts.map((p) => ({ ...p, name: `${name}/${p.name}` })))
+})
+
+/** The snapshot of object `name` inside a combined snapshot, or undefined when absent. */
+export const select = (combined: Snapshot, name: string): Snapshot | undefined => {
+  const metas = (combined.meta ?? {}) as Record<string, unknown>
+  if (!Object.hasOwn(metas, name)) return undefined
+  const prefix = `${name}/`
+  return {
+    meta: metas[name],
+    parts: combined.parts.filter((p) => p.name.startsWith(prefix)).map((p) => ({ ...p, name: p.name.slice(prefix.length) }))
+  }
+}

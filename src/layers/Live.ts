@@ -14,7 +14,10 @@ import type { Loops } from "../services/Loops.js"
 import { Project } from "../services/Project.js"
 import type { Session } from "../services/Session.js"
 import type { Store } from "../services/Store.js"
+import * as path from "node:path"
 import * as FileJournal from "./FileJournal.js"
+import * as LocalObjectStore from "./LocalObjectStore.js"
+import * as WorkerMaterializer from "./WorkerMaterializer.js"
 import * as GitVersioning from "./GitVersioning.js"
 import * as ProjectLive from "./ProjectLive.js"
 import * as Recorder from "./Recorder.js"
@@ -31,8 +34,16 @@ export const storage = (project: Project["Type"]) =>
   Layer.mergeAll(
     SqliteStore.layer(project.home, project.projid),
     GitVersioning.layer(project.root),
-    FileJournal.layer(project.home)
+    FileJournal.layer(project.home),
+    objects(project.home)
   )
+
+/** The local object store under `$FLOR_HOME/obj_store`. */
+export const objectStore = (home: string) => LocalObjectStore.layer(path.join(home, "obj_store"))
+
+/** Object store plus background materializer (worker thread). */
+export const objects = (home: string) =>
+  Layer.merge(objectStore(home), WorkerMaterializer.layer(path.join(home, "obj_store")))
 
 /** Record layer for a given project. */
 export const recordFor = (project: Project["Type"]): Layer.Layer<FlorServices, StartError> =>

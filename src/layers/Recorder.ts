@@ -25,7 +25,10 @@ import * as Scope from "effect/Scope"
 import { JournalError, KwargsError } from "../domain/Errors.js"
 import { tstampOf } from "../domain/Ids.js"
 import { parseKwargs } from "../domain/Kwargs.js"
-import { logLine, loopLine, parseLog } from "../domain/LogFile.js"
+import { checkpointLine, logLine, loopLine, parseLog } from "../domain/LogFile.js"
+import { DEFAULT_EPSILON, DEFAULT_RESTORE_RATIO, shouldCheckpoint } from "../domain/Adaptive.js"
+import { byteSize, combine, type Snapshot } from "../domain/Snapshot.js"
+import { Materializer } from "../services/Materializer.js"
 import type { BuildContext, RunHeader, RunStatus } from "../domain/Run.js"
 import { Args } from "../services/Args.js"
 import type { Checkpointable } from "../services/Checkpointable.js"
@@ -40,13 +43,69 @@ import { Store } from "../services/Store.js"
 import { Versioning } from "../services/Versioning.js"
 import { recover } from "./Recovery.js"
 
-/** The checkpointable objects in scope (the checkpoint engine reads them). */
-export const CurrentObjects: FiberRef.FiberRef<Readonly<Record<string, Checkpointable>>> = FiberRef.unsafeMake({})
+/** The checkpointing scope of a fiber: its objects, and the loop context it was entered in. */
+export interface CheckpointScope {
+  readonly objects: Readonly<Record<string, Checkpointable>>
+  readonly baseCtx: number
+  /** Set inside the main loop, so nested loops are not mistaken for it. */
+  readonly inMain: boolean
+}
+
+/** The current checkpointing scope, if any. */
+export const CurrentScope: FiberRef.FiberRef<CheckpointScope | undefined> = FiberRef.unsafeMake<
+  CheckpointScope | undefined
+>(undefined)
+
+/** Time spent in nested loops of the current main-loop iteration. */
+export const CurrentIteration: FiberRef.FiberRef<{ nested: number } | undefined> = FiberRef.unsafeMake<
+  { nested: number } | undefined
+>(undefined)
+
+/** Overhead tolerance ε of adaptive checkpointing (`FLOR_EPSILON`). */
+export const Epsilon = Config.number("FLOR_EPSILON").pipe(Config.withDefault(DEFAULT_EPSILON))
+
+/** Restore/materialize ratio c (`FLOR_RESTORE_RATIO`), refined from replays. */
+export const RestoreRatio = Config.number("FLOR_RESTORE_RATIO").pipe(Config.withDefault(DEFAULT_RESTORE_RATIO))
+
+/** Captures every object of a scope into one snapshot (main thread: host copies only). */
+export const captureAll = (objects: Readonly<Record<string, Checkpointable>>): Effect.Effect<Snapshot> =>
+  Effect.map(
+    Effect.forEach(Object.entries(objects), ([name, object]) => Effect.map(object.capture, (s) => [name, s] as const)),
+    combine
+  )
 
 /** How often buffered records are made durable (`FLOR_FLUSH_MS`, default 250 ms). */
 export const FlushMillis = Config.integer("FLOR_FLUSH_MS").pipe(Config.withDefault(250))
 
+/** Per-run profiling of the main loop and checkpoints (seconds, bytes). */
+interface Profile {
+  mainStart: number | undefined
+  mainEnd: number | undefined
+  n: number
+  k: number
+  compute: number
+  capture: number
+  bytes: number
+  /** Last measured main-thread cost of one checkpoint. */
+  materialize: number | undefined
+  /** Context of each checkpointed main-loop iteration, by iteration. */
+  readonly ctxOf: Map<number, number>
+}
+
+const newProfile = (): Profile => ({
+  mainStart: undefined,
+  mainEnd: undefined,
+  n: 0,
+  k: 0,
+  compute: 0,
+  capture: 0,
+  bytes: 0,
+  materialize: undefined,
+  ctxOf: new Map()
+})
+
 interface RunState {
+  readonly profile: Profile
   readonly seq: number
   readonly header: RunHeader
   readonly writer: JournalWriter
@@ -101,7 +160,10 @@ export const make = Effect.gen(function*() {
   const store = yield* Store
   const versioning = yield* Versioning
   const journal = yield* Journal
+  const materializer = yield* Materializer
   const flushMillis = yield* Effect.orDie(FlushMillis)
+  const epsilon = yield* Effect.orDie(Epsilon)
+  const restoreRatio = yield* Effect.orDie(RestoreRatio)
   const kwargs = yield* Either.match(parseKwargs(project.argv), {
     onLeft: (e) => Effect.fail(e),
     onRight: (m) => Effect.succeed(m)
@@ -189,7 +251,7 @@ export const make = Effect.gen(function*() {
       }),
       scope
     )
-    run = { seq: ++seq, header, writer, scope, tree, records: 0, closed: false }
+    run = { profile: newProfile(), seq: ++seq, header, writer, scope, tree, records: 0, closed: false }
     for (const [name, encoded] of resolvedArgs) yield* push(0, name, encoded)
   })
 
@@ -198,6 +260,25 @@ export const make = Effect.gen(function*() {
       const r = run
       if (r.closed) return
       r.closed = true
+      const p = r.profile
+      if (p.mainEnd !== undefined) {
+        yield* push(0, "flor.suffix_s", (performance.now() - p.mainEnd) / 1000)
+        yield* push(0, "flor.ckpt_count", p.k)
+        yield* push(0, "flor.ckpt_bytes", p.bytes)
+        yield* push(0, "flor.capture_s", p.capture)
+      }
+      const stored = yield* materializer.drain
+      for (const m of stored) {
+        pendingText += checkpointLine({
+          ctx: p.ctxOf.get(m.key.iteration) ?? 0,
+          loop: m.key.loop,
+          iteration: m.key.iteration,
+          uri: m.uri,
+          bytes: m.bytes,
+          checksum: m.checksum,
+          materializeMs: m.materializeMs
+        })
+      }
       yield* flush
       if (flushError !== undefined) return yield* Effect.fail(flushError)
       if (r.records === 0) {
@@ -223,7 +304,8 @@ export const make = Effect.gen(function*() {
         vid,
         endTime,
         logs: parsed.right.logs,
-        loops: parsed.right.loops
+        loops: parsed.right.loops,
+        checkpoints: parsed.right.checkpoints
       })
       yield* r.writer.remove
       yield* Scope.close(r.scope, Exit.void)
@@ -304,15 +386,113 @@ export const make = Effect.gen(function*() {
     emitted: -1
   })
 
+  /** Writes a value at a given frame (profiling records of a main-loop iteration). */
+  const writeAt = (f: LoopFrame, name: string, value: unknown) => {
+    if (f.emitted !== run.seq && f.ctx !== 0) emitChain(f)
+    return push(f.ctx, name, value)
+  }
+
+  const checkpointNow = (f: LoopFrame, objects: CheckpointScope["objects"], loop: string, iteration: number) =>
+    Effect.suspend(() => {
+      const start = performance.now()
+      const p = run.profile
+      const key = {
+        projid: run.header.projid,
+        tstamp: run.header.tstamp,
+        filename: run.header.filename,
+        loop,
+        iteration
+      }
+      return captureAll(objects).pipe(
+        Effect.tap((snapshot) => {
+          p.bytes += byteSize(snapshot)
+          p.ctxOf.set(iteration, f.ctx)
+          return materializer.submit(key, snapshot)
+        }),
+        Effect.tap(() =>
+          Effect.sync(() => {
+            const cost = (performance.now() - start) / 1000
+            p.materialize = cost
+            p.capture += cost
+            p.k++
+          })
+        )
+      )
+    })
+
+  const mainLoop = <A, E, R>(
+    scope: CheckpointScope,
+    parent: LoopFrame,
+    name: string,
+    arr: ReadonlyArray<A>,
+    encode: (item: A) => unknown,
+    body: (item: A) => Effect.Effect<unknown, E, R>
+  ): Effect.Effect<void, E, R> => {
+    const inner: CheckpointScope = { ...scope, inMain: true }
+    return Effect.suspend(() => {
+      const p = run.profile
+      p.mainStart ??= performance.now()
+      return Effect.zipRight(
+        push(0, "flor.prefix_s", (p.mainStart - run.header.start_time + performance.timeOrigin) / 1000),
+        Effect.forEach(arr, (item, i) => {
+          const f = frame(parent, name, i + 1, arr.length, encode(item))
+          const stats = { nested: 0 }
+          const start = performance.now()
+          return body(item).pipe(
+            Effect.locally(CurrentLoop, f),
+            Effect.locally(CurrentIteration, stats),
+            Effect.locally(CurrentScope, inner),
+            Effect.zipRight(Effect.suspend(() => {
+              const seconds = (performance.now() - start) / 1000
+              const q = run.profile
+              q.n++
+              q.compute += seconds
+              const take = shouldCheckpoint({
+                materialize: q.materialize,
+                compute: q.compute / q.n,
+                n: q.n,
+                k: q.k,
+                restoreRatio,
+                epsilon,
+                last: i === arr.length - 1
+              })
+              return Effect.zipRight(
+                Effect.zipRight(writeAt(f, "flor.iter_s", seconds), writeAt(f, "flor.nested_s", stats.nested)),
+                take ? checkpointNow(f, scope.objects, name, i + 1) : Effect.void
+              )
+            }))
+          )
+        }, { discard: true })
+      ).pipe(Effect.ensuring(Effect.sync(() => {
+        run.profile.mainEnd = performance.now()
+      })))
+    })
+  }
+
   const loops = Loops.of({
     loop: (name, items, encode, body) =>
       Effect.flatMap(FiberRef.get(CurrentLoop), (parent) => {
         const arr = Array.isArray(items) ? items : Array.from(items)
-        return Effect.forEach(
-          arr,
-          (item, i) => Effect.locally(body(item), CurrentLoop, frame(parent, name, i + 1, arr.length, encode(item))),
-          { discard: true }
-        )
+        return Effect.flatMap(FiberRef.get(CurrentScope), (scope) => {
+          if (scope !== undefined && !scope.inMain && parent.ctx === scope.baseCtx) {
+            return mainLoop(scope, parent, name, arr, encode, body)
+          }
+          const plain = Effect.forEach(
+            arr,
+            (item, i) => Effect.locally(body(item), CurrentLoop, frame(parent, name, i + 1, arr.length, encode(item))),
+            { discard: true }
+          )
+          return Effect.flatMap(FiberRef.get(CurrentIteration), (stats) => {
+            if (stats === undefined) return plain
+            const start = performance.now()
+            return Effect.ensuring(
+              Effect.locally(plain, CurrentIteration, undefined),
+              Effect.sync(() => {
+                stats.nested += (performance.now() - start) / 1000
+              })
+            )
+          })
+        })
       }),
     iteration: (name, index, encoded, body) =>
       Effect.flatMap(
@@ -322,7 +502,11 @@ export const make = Effect.gen(function*() {
   })
 
   const checkpoints = Checkpoints.of({
-    scope: (objects, body) => Effect.locally(body, CurrentObjects, objects)
+    scope: (objects, body) =>
+      Effect.flatMap(
+        FiberRef.get(CurrentLoop),
+        (frame) => Effect.locally(body, CurrentScope, { objects, baseCtx: frame.ctx, inMain: false })
+      )
   })
 
   const session = Session.of({

@@ -22,7 +22,7 @@ export const recover = (projid: string) =>
     const stored = new Map((yield* store.runs).map((r) => [`${r.tstamp}\u0000${r.filename}`, r]))
     let recovered = 0
     for (const orphan of orphans) {
-      const { header, end, logs, loops } = orphan.contents
+      const { header, end, logs, loops, checkpoints } = orphan.contents
       const known = stored.get(`${header.tstamp}\u0000${header.filename}`)
       if (known !== undefined && known.vid !== null && end !== null) {
         yield* journal.remove(orphan.path)
@@ -39,7 +39,7 @@ export const recover = (projid: string) =>
         new Uint8Array(bytes),
         `flor: ${header.filename} ${header.tstamp} (${status}, recovered)`
       )
-      yield* store.ingest({ header, status, vid, endTime, logs, loops })
+      yield* store.ingest({ header, status, vid, endTime, logs, loops, checkpoints })
       yield* journal.remove(orphan.path)
       recovered++
     }
@@ -58,14 +58,15 @@ export const unpack = Effect.gen(function*() {
   for (const log of logs) {
     const parsed = parseLog(new TextDecoder().decode(log.content))
     if (Either.isLeft(parsed)) continue
-    const { header, end, logs: records, loops } = parsed.right
+    const { header, end, logs: records, loops, checkpoints } = parsed.right
     yield* store.ingest({
       header,
       status: end?.status ?? "crashed",
       vid: log.vid,
       endTime: end?.endTime ?? null,
       logs: records,
-      loops
+      loops,
+      checkpoints
     })
     runs++
   }

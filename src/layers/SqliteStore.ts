@@ -22,7 +22,8 @@ import type { ColumnRecords, FrameRun, LoopCoord, LoopPath } from "../domain/Fra
 import { pivot } from "../domain/Frame.js"
 import { BuildContext, buildValue, isBuildColumn, type RunRow, type RunStatus } from "../domain/Run.js"
 import { fromText, toText, typeOf } from "../domain/Value.js"
-import { Store, type LogEntry, type LoopEntry, type QueryResult } from "../services/Store.js"
+import { type BackfillRecord, type LogEntry, type LoopEntry, type QueryResult, Store } from "../services/Store.js"
+import type { CheckpointLine } from "../domain/LogFile.js"
 import { latestMigration, migrations } from "./internal/migrations.js"
 
 const CHUNK = 200
@@ -113,8 +114,20 @@ export const make = (file: string) =>
         }
       })
 
-    const insertRecords = (runId: number, logs: ReadonlyArray<LogEntry>, loops: ReadonlyArray<LoopEntry>) =>
+    const insertRecords = (
+      runId: number,
+      logs: ReadonlyArray<LogEntry>,
+      loops: ReadonlyArray<LoopEntry>,
+      checkpoints: ReadonlyArray<CheckpointLine>
+    ) =>
       Effect.zipRight(
+        insertChunks(
+          checkpoints,
+          "checkpoints",
+          ["run_id", "ctx_id", "loop_name", "loop_iteration", "uri", "bytes", "checksum", "materialize_ms"],
+          (c, out) => out.push(runId, c.ctx, c.loop, c.iteration, c.uri, c.bytes, c.checksum, c.materializeMs)
+        ),
+        Effect.zipRight(
         insertChunks(logs, "logs", ["run_id", "ctx_id", "value_name", "value", "value_type"], (r, out) => {
           const type = typeOf(r.value)
           out.push(runId, r.ctx, r.name, toText(r.value, type), type)
@@ -126,7 +139,7 @@ export const make = (file: string) =>
           (r, out) =>
             out.push(runId, r.ctx, r.parent, r.name, r.entries, r.iteration, JSON.stringify(r.value ?? null))
         )
-      )
+      ))
 
     const runIdOf = (tstamp: string, filename: string) =>
       Effect.map(
@@ -141,6 +154,7 @@ export const make = (file: string) =>
         if (existing !== undefined) {
           yield* sql`DELETE FROM logs WHERE run_id = ${existing}`
           yield* sql`DELETE FROM loops WHERE run_id = ${existing}`
+          yield* sql`DELETE FROM checkpoints WHERE run_id = ${existing}`
           yield* sql`DELETE FROM runs WHERE run_id = ${existing}`
         }
         const inserted = yield* sql<{ readonly run_id: number }>`
@@ -148,20 +162,100 @@ export const make = (file: string) =>
           VALUES (${h.projid}, ${h.tstamp}, ${h.filename}, ${run.status}, ${run.vid}, ${h.start_time},
                   ${run.endTime}, ${JSON.stringify(h.build)})
           RETURNING run_id`
-        yield* insertRecords(inserted[0]!.run_id, run.logs, run.loops)
+        yield* insertRecords(inserted[0]!.run_id, run.logs, run.loops, run.checkpoints)
       }).pipe(sql.withTransaction, retryBusy, Effect.mapError(storeError("ingest")))
 
-    const backfill: Store["Type"]["backfill"] = (key, logs, loops) =>
+    const backfill: Store["Type"]["backfill"] = (key, records) =>
       Effect.gen(function*() {
         const runId = yield* runIdOf(key.tstamp, key.filename)
         if (runId === undefined) {
           return yield* Effect.fail(new Error(`no stored run ${key.tstamp} ${key.filename}`))
         }
-        const names = [...new Set(logs.map((l) => l.name))]
-        for (const name of names) yield* sql`DELETE FROM logs WHERE run_id = ${runId} AND value_name = ${name}`
-        yield* insertRecords(runId, logs, loops)
+        const rows = yield* sql.unsafe(
+          `SELECT ctx_id, parent_ctx_id, loop_name, loop_iteration FROM loops WHERE run_id = ?`,
+          [runId]
+        ).values
+        const byStep = new Map<string, number>()
+        let next = 1
+        for (const r of rows) {
+          byStep.set(`${r[1]}\u0000${r[2]}\u0000${r[3]}`, r[0] as number)
+          next = Math.max(next, (r[0] as number) + 1)
+        }
+        const newLoops: Array<LoopEntry> = []
+        const ctxOf = (path: BackfillRecord["path"]) => {
+          let parent = 0
+          for (const step of path) {
+            const k = `${parent}\u0000${step.name}\u0000${step.iteration}`
+            let ctx = byStep.get(k)
+            if (ctx === undefined) {
+              ctx = next++
+              byStep.set(k, ctx)
+              newLoops.push({
+                ctx,
+                parent,
+                name: step.name,
+                entries: step.entries,
+                iteration: step.iteration,
+                value: step.value
+              })
+            }
+            parent = ctx
+          }
+          return parent
+        }
+        const logs: Array<LogEntry> = records.map((r) => ({ ctx: ctxOf(r.path), name: r.name, value: r.value }))
+        const written = new Set<string>()
+        for (const l of logs) {
+          const k = `${l.ctx}\u0000${l.name}`
+          if (written.has(k)) continue
+          written.add(k)
+          yield* sql`DELETE FROM logs WHERE run_id = ${runId} AND ctx_id = ${l.ctx} AND value_name = ${l.name}`
+        }
+        yield* insertRecords(runId, logs, newLoops, [])
         return logs.length
       }).pipe(sql.withTransaction, retryBusy, Effect.mapError(storeError("backfill")))
+
+    const recorded: Store["Type"]["recorded"] = (key) =>
+      Effect.gen(function*() {
+        const all = yield* runs
+        const run = all.find((r) => r.tstamp === key.tstamp && r.filename === key.filename)
+        if (run === undefined) {
+          return yield* Effect.fail(new Error(`no stored run ${key.tstamp} of ${key.filename}`))
+        }
+        const logs = (yield* sql.unsafe(
+          `SELECT ctx_id, value_name, value, value_type FROM logs WHERE run_id = ? ORDER BY rowid`,
+          [run.runId]
+        ).values).map((r): LogEntry => ({
+          ctx: r[0] as number,
+          name: r[1] as string,
+          value: fromText(r[2] as string, r[3] as number)
+        }))
+        const loops = (yield* sql.unsafe(
+          `SELECT ctx_id, parent_ctx_id, loop_name, loop_entries, loop_iteration, loop_value FROM loops WHERE run_id = ?`,
+          [run.runId]
+        ).values).map((r): LoopEntry => ({
+          ctx: r[0] as number,
+          parent: r[1] as number,
+          name: r[2] as string,
+          entries: r[3] as number | null,
+          iteration: r[4] as number,
+          value: r[5] === null ? null : JSON.parse(r[5] as string)
+        }))
+        const checkpoints = (yield* sql.unsafe(
+          `SELECT ctx_id, loop_name, loop_iteration, uri, bytes, checksum, materialize_ms FROM checkpoints
+           WHERE run_id = ? ORDER BY loop_iteration`,
+          [run.runId]
+        ).values).map((r): CheckpointLine => ({
+          ctx: r[0] as number,
+          loop: r[1] as string,
+          iteration: r[2] as number,
+          uri: r[3] as string,
+          bytes: r[4] as number,
+          checksum: r[5] as string,
+          materializeMs: (r[6] as number | null) ?? 0
+        }))
+        return { run, logs, loops, checkpoints }
+      }).pipe(Effect.mapError(storeError("recorded")))
 
     const runs = Effect.map(
       sql.unsafe(
@@ -311,6 +405,7 @@ export const make = (file: string) =>
     return Store.of({
       ingest,
       backfill,
+      recorded,
       runs: Effect.mapError(runs, storeError("runs")),
       dataframe,
       topLevel,

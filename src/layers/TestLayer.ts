@@ -9,6 +9,8 @@ import type { JournalError, KwargsError, StoreError, VersioningError } from "../
 import { Project } from "../services/Project.js"
 import type { FlorServices } from "./Live.js"
 import * as MemoryJournal from "./MemoryJournal.js"
+import * as MemoryObjectStore from "./MemoryObjectStore.js"
+import * as SyncMaterializer from "./SyncMaterializer.js"
 import * as MemoryVersioning from "./MemoryVersioning.js"
 import * as Recorder from "./Recorder.js"
 import * as SqliteStore from "./SqliteStore.js"
@@ -24,7 +26,14 @@ export interface TestOptions {
 /** The services of a program, in memory. */
 export const layer = (options: TestOptions = {}): Layer.Layer<FlorServices, StoreError | VersioningError | KwargsError | JournalError> =>
   Recorder.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(SqliteStore.layerMemory, MemoryVersioning.layer, MemoryJournal.layer)),
+    Layer.provideMerge(
+      Layer.mergeAll(
+        SqliteStore.layerMemory,
+        MemoryVersioning.layer,
+        MemoryJournal.layer,
+        SyncMaterializer.layer.pipe(Layer.provideMerge(MemoryObjectStore.layer))
+      )
+    ),
     Layer.provide(
       Layer.succeed(Project, {
         projid: options.projid ?? "test",

@@ -6,7 +6,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
-import type { JournalError, StoreError, VersioningError } from "../domain/Errors.js"
+import type { CheckpointError, JournalError, StoreError, VersioningError } from "../domain/Errors.js"
 
 /** Identity of the current run. */
 export interface RunInfo {
@@ -16,7 +16,7 @@ export interface RunInfo {
 }
 
 /** Errors a commit can meet. */
-export type CommitError = JournalError | StoreError | VersioningError
+export type CommitError = JournalError | StoreError | VersioningError | CheckpointError
 
 /** The current run and its transaction boundary. */
 export class Session extends Context.Tag("flordb/Session")<Session, {

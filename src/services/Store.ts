@@ -7,7 +7,7 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type { QueryError, StoreError } from "../domain/Errors.js"
 import type { Frame } from "../domain/Frame.js"
-import type { LogLine, LoopLine } from "../domain/LogFile.js"
+import type { CheckpointLine, LogLine, LoopLine } from "../domain/LogFile.js"
 import type { RunHeader, RunRow, RunStatus } from "../domain/Run.js"
 
 /** A log record, as the run log holds it. */
@@ -24,6 +24,38 @@ export interface RunContents {
   readonly endTime: number | null
   readonly logs: ReadonlyArray<LogEntry>
   readonly loops: ReadonlyArray<LoopEntry>
+  readonly checkpoints: ReadonlyArray<CheckpointLine>
+}
+
+/** One step of a loop path: which iteration of which loop. */
+export interface PathStep {
+  readonly name: string
+  /** 1-based iteration. */
+  readonly iteration: number
+  readonly entries: number | null
+  /** The item (JSON scalar) or null. */
+  readonly value: unknown
+}
+
+/** A replayed record, addressed by its loop path (outermost first; empty = top level). */
+export interface BackfillRecord {
+  readonly path: ReadonlyArray<PathStep>
+  readonly name: string
+  readonly value: unknown
+}
+
+/** Identifies a run. */
+export interface RunKey {
+  readonly tstamp: string
+  readonly filename: string
+}
+
+/** What a run recorded, for replay: its row, records, loop contexts and checkpoints. */
+export interface Recorded {
+  readonly run: RunRow
+  readonly logs: ReadonlyArray<LogEntry>
+  readonly loops: ReadonlyArray<LoopEntry>
+  readonly checkpoints: ReadonlyArray<CheckpointLine>
 }
 
 /** The result of a read-only SQL query. */
@@ -36,12 +68,15 @@ export interface QueryResult {
 export class Store extends Context.Tag("flordb/Store")<Store, {
   /** Stores a whole run atomically; a run already stored under the same key is replaced. */
   readonly ingest: (run: RunContents) => Effect.Effect<void, StoreError>
-  /** Adds records to a stored run (replay backfill) in one transaction, skipping exact duplicates. */
-  readonly backfill: (
-    key: { readonly tstamp: string; readonly filename: string },
-    logs: ReadonlyArray<LogEntry>,
-    loops: ReadonlyArray<LoopEntry>
-  ) => Effect.Effect<number, StoreError>
+  /**
+   * Adds replayed records to a stored run in one transaction. Records are keyed by
+   * loop path, so they land on the recorded loop rows (new paths get new rows); a
+   * value already stored for the same column at the same context is replaced, so
+   * re-running a replay writes no duplicates. Returns the number of records written.
+   */
+  readonly backfill: (key: RunKey, records: ReadonlyArray<BackfillRecord>) => Effect.Effect<number, StoreError>
+  /** What a run recorded; fails with a StoreError when there is no such run. */
+  readonly recorded: (key: RunKey) => Effect.Effect<Recorded, StoreError>
   /** All stored runs, oldest first. */
   readonly runs: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
   /** The pivoted view of the named columns (stored JSON values, not yet decoded). */

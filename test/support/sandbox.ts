@@ -23,15 +23,23 @@ export interface Sandbox {
   readonly cleanup: () => void
 }
 
-/** Creates a sandbox project named `name` (its projid). */
-export const makeSandbox = (name = "sandbox"): Sandbox => {
+/** Options of `makeSandbox`. */
+export interface SandboxOptions {
+  /** More packages of the repository's node_modules to link in, e.g. `["@tensorflow/tfjs"]`. */
+  readonly links?: ReadonlyArray<string>
+}
+
+/** Creates a sandbox project named `name` (its projid), linking flordb, effect and `options.links`. */
+export const makeSandbox = (name = "sandbox", options: SandboxOptions = {}): Sandbox => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "flordb-"))
   const dir = path.join(base, name)
   const home = path.join(base, "flor-home")
   fs.mkdirSync(path.join(dir, "node_modules"), { recursive: true })
-  for (const pkg of ["flordb", "effect"]) {
+  for (const pkg of ["flordb", "effect", ...(options.links ?? [])]) {
     const target = pkg === "flordb" ? repoRoot : path.join(repoRoot, "node_modules", pkg)
-    fs.symlinkSync(target, path.join(dir, "node_modules", pkg), "dir")
+    const link = path.join(dir, "node_modules", pkg)
+    fs.mkdirSync(path.dirname(link), { recursive: true }) // scoped names: node_modules/@scope/
+    fs.symlinkSync(target, link, "dir")
   }
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name, type: "module", private: true }))
   fs.writeFileSync(path.join(dir, ".gitignore"), "node_modules/\n")
