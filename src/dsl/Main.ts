@@ -11,15 +11,20 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { type FlorServices, record } from "../layers/Live.js"
+import { isReplayStop } from "../domain/ReplayPlan.js"
+import { automatic, type FlorServices } from "../layers/Live.js"
 import { Session } from "../services/Session.js"
 
-/** Runs `program` and closes its last run with the program's outcome. */
+/** Runs `program` and closes its last run with the program's outcome (a replay's early stop is success). */
 export const withRun = <A, E, R>(program: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const session = yield* Session
     const exit = yield* Effect.exit(program)
     yield* session.close(exit)
+    if (Exit.isFailure(exit)) {
+      const defect = Cause.dieOption(exit.cause)
+      if (Option.isSome(defect) && isReplayStop(defect.value)) return undefined
+    }
     return yield* exit
   })
 
@@ -33,10 +38,13 @@ export const describeFailure = (cause: Cause.Cause<unknown>): string => {
   return Cause.pretty(cause)
 }
 
-/** Runs a program under `layer` (default: record) as the process's main: exit code 0 or 1. */
+/**
+ * Runs a program as the process's main: recorded, or replayed when started with a
+ * plan in `FLOR_REPLAY` (as `flor replay` does). Exit code 0 or 1.
+ */
 export const main = <A, E>(
   program: Effect.Effect<A, E, FlorServices>,
-  layer: Layer.Layer<FlorServices, unknown> = record
+  layer: Layer.Layer<FlorServices, unknown> = automatic
 ): void =>
   withRun(program).pipe(
     Effect.provide(layer),

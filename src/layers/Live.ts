@@ -21,6 +21,11 @@ import * as WorkerMaterializer from "./WorkerMaterializer.js"
 import * as GitVersioning from "./GitVersioning.js"
 import * as ProjectLive from "./ProjectLive.js"
 import * as Recorder from "./Recorder.js"
+import * as Replayer from "./Replayer.js"
+import * as Config from "effect/Config"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { type ReplayPlan, ReplayPlanJson } from "../domain/ReplayPlan.js"
 import * as SqliteStore from "./SqliteStore.js"
 
 /** Every service a flordb program may use. */
@@ -55,4 +60,28 @@ export const recordFor = (project: Project["Type"]): Layer.Layer<FlorServices, S
 /** Record layer for this process's entry script. */
 export const record: Layer.Layer<FlorServices, StartError> = Layer.unwrapEffect(
   Effect.map(Project, recordFor).pipe(Effect.provide(ProjectLive.layerProcess))
+)
+
+/** Replay layer for a plan, in this process's project. */
+export const replayFor = (plan: ReplayPlan): Layer.Layer<FlorServices, StartError> =>
+  Layer.unwrapEffect(
+    Effect.map(Project, (project) =>
+      Replayer.layer(plan).pipe(
+        Layer.provideMerge(SqliteStore.layer(project.home, plan.projid)),
+        Layer.provide(objectStore(project.home)),
+        Layer.provide(Layer.succeed(Project, project))
+      )).pipe(Effect.provide(ProjectLive.layerProcess))
+  )
+
+/** `FLOR_REPLAY`: the replay plan (JSON) a script runs under; unset = record. */
+export const ReplayPlanConfig = Config.option(Config.string("FLOR_REPLAY"))
+
+/** Record, or replay when `FLOR_REPLAY` holds a plan. */
+export const automatic: Layer.Layer<FlorServices, StartError> = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const text = yield* Effect.orDie(ReplayPlanConfig)
+    if (Option.isNone(text)) return record
+    const plan = yield* Effect.orDie(Schema.decode(ReplayPlanJson)(text.value))
+    return replayFor(plan)
+  })
 )

@@ -27,11 +27,11 @@ import { tstampOf } from "../domain/Ids.js"
 import { parseKwargs } from "../domain/Kwargs.js"
 import { checkpointLine, logLine, loopLine, parseLog } from "../domain/LogFile.js"
 import { DEFAULT_EPSILON, DEFAULT_RESTORE_RATIO, shouldCheckpoint } from "../domain/Adaptive.js"
-import { byteSize, combine, type Snapshot } from "../domain/Snapshot.js"
+import { byteSize } from "../domain/Snapshot.js"
+import { captureAll, type CheckpointScope, CurrentIteration, CurrentScope, isMainLoop } from "./internal/scope.js"
 import { Materializer } from "../services/Materializer.js"
 import type { BuildContext, RunHeader, RunStatus } from "../domain/Run.js"
 import { Args } from "../services/Args.js"
-import type { Checkpointable } from "../services/Checkpointable.js"
 import { Checkpoints } from "../services/Checkpoints.js"
 import { Journal, type JournalWriter } from "../services/Journal.js"
 import { CurrentLoop, type LoopFrame, TopLevel } from "../services/LoopContext.js"
@@ -43,36 +43,11 @@ import { Store } from "../services/Store.js"
 import { Versioning } from "../services/Versioning.js"
 import { recover } from "./Recovery.js"
 
-/** The checkpointing scope of a fiber: its objects, and the loop context it was entered in. */
-export interface CheckpointScope {
-  readonly objects: Readonly<Record<string, Checkpointable>>
-  readonly baseCtx: number
-  /** Set inside the main loop, so nested loops are not mistaken for it. */
-  readonly inMain: boolean
-}
-
-/** The current checkpointing scope, if any. */
-export const CurrentScope: FiberRef.FiberRef<CheckpointScope | undefined> = FiberRef.unsafeMake<
-  CheckpointScope | undefined
->(undefined)
-
-/** Time spent in nested loops of the current main-loop iteration. */
-export const CurrentIteration: FiberRef.FiberRef<{ nested: number } | undefined> = FiberRef.unsafeMake<
-  { nested: number } | undefined
->(undefined)
-
 /** Overhead tolerance ε of adaptive checkpointing (`FLOR_EPSILON`). */
 export const Epsilon = Config.number("FLOR_EPSILON").pipe(Config.withDefault(DEFAULT_EPSILON))
 
 /** Restore/materialize ratio c (`FLOR_RESTORE_RATIO`), refined from replays. */
 export const RestoreRatio = Config.number("FLOR_RESTORE_RATIO").pipe(Config.withDefault(DEFAULT_RESTORE_RATIO))
-
-/** Captures every object of a scope into one snapshot (main thread: host copies only). */
-export const captureAll = (objects: Readonly<Record<string, Checkpointable>>): Effect.Effect<Snapshot> =>
-  Effect.map(
-    Effect.forEach(Object.entries(objects), ([name, object]) => Effect.map(object.capture, (s) => [name, s] as const)),
-    combine
-  )
 
 /** How often buffered records are made durable (`FLOR_FLUSH_MS`, default 250 ms). */
 export const FlushMillis = Config.integer("FLOR_FLUSH_MS").pipe(Config.withDefault(250))
@@ -474,7 +449,7 @@ export const make = Effect.gen(function*() {
       Effect.flatMap(FiberRef.get(CurrentLoop), (parent) => {
         const arr = Array.isArray(items) ? items : Array.from(items)
         return Effect.flatMap(FiberRef.get(CurrentScope), (scope) => {
-          if (scope !== undefined && !scope.inMain && parent.ctx === scope.baseCtx) {
+          if (isMainLoop(scope, parent.ctx)) {
             return mainLoop(scope, parent, name, arr, encode, body)
           }
           const plain = Effect.forEach(

@@ -13,6 +13,11 @@ import * as MemoryObjectStore from "./MemoryObjectStore.js"
 import * as SyncMaterializer from "./SyncMaterializer.js"
 import * as MemoryVersioning from "./MemoryVersioning.js"
 import * as Recorder from "./Recorder.js"
+import * as Replayer from "./Replayer.js"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { ReplayPlan } from "../domain/ReplayPlan.js"
+import type { ObjectStore } from "../services/ObjectStore.js"
 import * as SqliteStore from "./SqliteStore.js"
 
 /** Options of the test layer. */
@@ -23,24 +28,45 @@ export interface TestOptions {
   readonly filename?: string
 }
 
+const project = (options: TestOptions) =>
+  Layer.succeed(Project, {
+    projid: options.projid ?? "test",
+    root: "/nonexistent",
+    filename: options.filename ?? "test.ts",
+    argv: options.argv ?? [],
+    home: "/nonexistent"
+  })
+
+const storage = Layer.mergeAll(
+  SqliteStore.layerMemory,
+  MemoryVersioning.layer,
+  MemoryJournal.layer,
+  SyncMaterializer.layer.pipe(Layer.provideMerge(MemoryObjectStore.layer))
+)
+
+/** One in-memory store and object store shared by successive record and replay runs. */
+export interface TestWorld {
+  /** Record semantics over the world's storage. */
+  readonly record: (options?: TestOptions) => Layer.Layer<FlorServices, KwargsError | StoreError | JournalError | VersioningError>
+  /** Replay semantics for `plan` over the world's storage. */
+  readonly replay: (plan: ReplayPlan, options?: TestOptions) => Layer.Layer<FlorServices, KwargsError | StoreError>
+  readonly objects: Layer.Layer<ObjectStore>
+}
+
+/** Builds a test world (scoped): record runs, then replay them, all in memory. */
+export const world: Effect.Effect<TestWorld, StoreError, Scope.Scope> = Effect.map(
+  Layer.build(storage),
+  (context) => {
+    const base = Layer.succeedContext(context)
+    return {
+      record: (options = {}) => Recorder.layer.pipe(Layer.provideMerge(base), Layer.provide(project(options))),
+      replay: (plan, options = {}) =>
+        Replayer.layer(plan).pipe(Layer.provideMerge(base), Layer.provide(project(options))),
+      objects: base
+    }
+  }
+)
+
 /** The services of a program, in memory. */
 export const layer = (options: TestOptions = {}): Layer.Layer<FlorServices, StoreError | VersioningError | KwargsError | JournalError> =>
-  Recorder.layer.pipe(
-    Layer.provideMerge(
-      Layer.mergeAll(
-        SqliteStore.layerMemory,
-        MemoryVersioning.layer,
-        MemoryJournal.layer,
-        SyncMaterializer.layer.pipe(Layer.provideMerge(MemoryObjectStore.layer))
-      )
-    ),
-    Layer.provide(
-      Layer.succeed(Project, {
-        projid: options.projid ?? "test",
-        root: "/nonexistent",
-        filename: options.filename ?? "test.ts",
-        argv: options.argv ?? [],
-        home: "/nonexistent"
-      })
-    )
-  )
+  Recorder.layer.pipe(Layer.provideMerge(storage), Layer.provide(project(options)))

@@ -1,0 +1,74 @@
+/**
+ * A replay plan: which recorded run to replay, how (scan kind and range), and
+ * which new columns (probes) to write. `flor replay` and the parallel runner hand
+ * one to a script through `FLOR_REPLAY`.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/** Scan kinds (DESIGN §7). */
+export const ScanKind = Schema.Literal("prefix", "suffix", "validation", "range")
+export type ScanKind = typeof ScanKind.Type
+
+/** The plan a replaying process follows. */
+export const ReplayPlan = Schema.Struct({
+  /** The recorded run: project, start and entry script. */
+  projid: Schema.String,
+  tstamp: Schema.String,
+  filename: Schema.String,
+  kind: ScanKind,
+  /** Columns to write; every other recorded column is recomputed and compared. */
+  probes: Schema.Array(Schema.String),
+  /** Main-loop iterations to work on, 1-based, `[from, to)`; default: all. */
+  from: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  to: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  /** Where to write the results (JSON); without it the replay backfills the store itself. */
+  output: Schema.optional(Schema.String)
+})
+export type ReplayPlan = typeof ReplayPlan.Type
+
+/** The plan as the `FLOR_REPLAY` environment variable carries it. */
+export const ReplayPlanJson = Schema.parseJson(ReplayPlan)
+
+/** The first recomputed value that differs from the record. */
+export const Divergence = Schema.Struct({
+  column: Schema.String,
+  /** Loop coordinates, e.g. `epoch=3/step=2`; empty at top level. */
+  at: Schema.String,
+  recorded: Schema.Unknown,
+  replayed: Schema.Unknown
+})
+export type Divergence = typeof Divergence.Type
+
+/** One step of a loop path. */
+export const PathStepSchema = Schema.Struct({
+  name: Schema.String,
+  iteration: Schema.Number,
+  entries: Schema.NullOr(Schema.Number),
+  value: Schema.Unknown
+})
+
+/** What a replaying process reports. */
+export const ReplayResult = Schema.Struct({
+  plan: ReplayPlan,
+  records: Schema.Array(Schema.Struct({ path: Schema.Array(PathStepSchema), name: Schema.String, value: Schema.Unknown })),
+  divergence: Schema.NullOr(Divergence),
+  divergences: Schema.Number,
+  compared: Schema.Number,
+  /** Bodies of main-loop iterations run, and of loops nested in them. */
+  outer: Schema.Number,
+  inner: Schema.Number,
+  restores: Schema.Array(Schema.Struct({ iteration: Schema.Number, seconds: Schema.Number })),
+  seconds: Schema.Number
+})
+export type ReplayResult = typeof ReplayResult.Type
+export const ReplayResultJson = Schema.parseJson(ReplayResult)
+
+/** Ends a replay's useful work early (after the prefix, or after the range): not a failure. */
+export class ReplayStop {
+  readonly _tag = "ReplayStop"
+}
+
+/** True for the ReplayStop signal. */
+export const isReplayStop = (u: unknown): u is ReplayStop => u instanceof ReplayStop
