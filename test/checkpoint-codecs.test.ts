@@ -153,7 +153,21 @@ describe("tfjs optimizers", () => {
   it.effect("another optimizer class fails with a description", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(roundTrip(optimizer(tf.train.adam(0.1)), optimizer(tf.train.sgd(0.1))))
-      expect(error).toBe("the checkpoint is of a Adam optimizer, this one is SGD")
+      expect(error).toBe("the checkpoint holds Adam state, the optimizer is SGD")
+    }))
+
+  it.effect("slots of another model's shapes fail with a description, and leave the optimizer as it was", () =>
+    Effect.gen(function*() {
+      const small = makeNet(8, 1)
+      const optSmall = tf.train.adam(0.05)
+      step(small, optSmall, 0)
+      const big = makeNet(16, 1)
+      const optBig = tf.train.adam(0.05)
+      step(big, optBig, 0)
+      const before = yield* throughBytes(optimizer(optBig))
+      const error = yield* Effect.flip(roundTrip(optimizer(optSmall), optimizer(optBig)))
+      expect(error).toMatch(/^cannot restore the Adam optimizer: .*kernel\/m is float32 \[4,16\], the checkpoint's .* is float32 \[4,8\]$/)
+      expect(yield* throughBytes(optimizer(optBig))).toEqual(before)
     }))
 })
 

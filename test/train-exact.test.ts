@@ -40,5 +40,5 @@ describe("a resumed training run is bit-identical to an uninterrupted one", () =
     expect([...a.values, ...b.values]).toEqual(c.values)
     // the resumed epochs must differ from the first ones (the test would be vacuous otherwise)
     expect(b.values[0]!.loss).not.toEqual(c.values[0]!.loss)
-  })
+  }, 180_000)
 })

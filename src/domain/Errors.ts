@@ -153,3 +153,14 @@ export class CheckpointError extends Schema.TaggedError<CheckpointError>()("Chec
     }
   }
 }
+
+/** A replay that could not run or whose worker failed; nothing was backfilled. */
+export class ReplayError extends Schema.TaggedError<ReplayError>()("ReplayError", {
+  tstamp: Schema.String,
+  filename: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `replay of ${this.filename} ${this.tstamp} failed, nothing was written: ${this.detail}`
+  }
+}

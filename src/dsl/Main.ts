@@ -35,7 +35,12 @@ export const describeFailure = (cause: Cause.Cause<unknown>): string => {
     const e = failure.value
     return e instanceof Error ? e.message : String(e)
   }
-  return Cause.pretty(cause)
+  const defect = Cause.dieOption(cause)
+  if (Option.isSome(defect)) {
+    const d = defect.value
+    return `unexpected error: ${d instanceof Error ? d.message : String(d)} (set FLOR_DEBUG=1 for the stack)`
+  }
+  return Cause.pretty(cause).split("\n")[0] ?? "unknown failure"
 }
 
 /**
@@ -49,7 +54,9 @@ export const main = <A, E>(
   withRun(program).pipe(
     Effect.provide(layer),
     Effect.tapErrorCause((cause) =>
-      Cause.isInterruptedOnly(cause) ? Effect.void : Console.error(`flor: ${describeFailure(cause)}`)
+      Cause.isInterruptedOnly(cause) ? Effect.void : Console.error(`flor: ${
+        process.env.FLOR_DEBUG ? Cause.pretty(cause) : describeFailure(cause)
+      }`)
     ),
     Effect.onExit((exit) => Effect.sync(() => Exit.isFailure(exit) && (process.exitCode = 1))),
     NodeRuntime.runMain({ disableErrorReporting: true })

@@ -1,0 +1,123 @@
+/**
+ * Runs a replay plan against a script in worker processes: the script runs
+ * unchanged with `FLOR_REPLAY` set; range and validation scans are split into G
+ * contiguous, balanced partitions that pseudoresume independently. Results are
+ * merged and backfilled in one transaction only when every worker succeeded.
+ *
+ * @since 0.1.0
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { ReplayError } from "../domain/Errors.js"
+import { partition } from "../domain/Partition.js"
+import { type Divergence, type ReplayPlan, ReplayPlanJson, type ReplayResult, ReplayResultJson } from "../domain/ReplayPlan.js"
+import { type Recorded, Store } from "../services/Store.js"
+
+/** What to replay and how. */
+export interface ReplayJob {
+  /** Absolute path of the script to run (the run's version of it, with the new statements). */
+  readonly script: string
+  readonly cwd: string
+  /** The script's own argv as recorded (kwargs are not passed: args take their recorded values). */
+  readonly argv: ReadonlyArray<string>
+  readonly plan: ReplayPlan
+  /** Worker processes for range and validation scans. */
+  readonly workers: number
+  readonly env?: NodeJS.ProcessEnv
+}
+
+/** The outcome of a replay. */
+export interface ReplaySummary {
+  readonly written: number
+  readonly divergence: Divergence | null
+  readonly divergences: number
+  readonly compared: number
+  readonly outer: number
+  readonly inner: number
+  readonly restores: number
+  readonly workers: number
+  readonly seconds: number
+}
+
+/** The main loop of a recorded run: its name and number of iterations, from the profiling records. */
+export const mainLoopOf = (recorded: Recorded): { readonly name: string; readonly iterations: number } | undefined => {
+  const ctxs = new Set(recorded.logs.filter((l) => l.name === "flor.iter_s").map((l) => l.ctx))
+  const rows = recorded.loops.filter((l) => ctxs.has(l.ctx))
+  if (rows.length === 0) return undefined
+  return { name: rows[0]!.name, iterations: rows[0]!.entries ?? rows.length }
+}
+
+const tsxCli = createRequire(import.meta.url).resolve("tsx/cli")
+
+/** Runs one worker process; fails with the last line of its stderr. */
+const runWorker = (job: ReplayJob, plan: ReplayPlan) =>
+  Effect.async<void, string>((resume) => {
+    const child = spawn(process.execPath, [tsxCli, job.script, ...job.argv], {
+      cwd: job.cwd,
+      env: { ...(job.env ?? process.env), FLOR_REPLAY: Schema.encodeSync(ReplayPlanJson)(plan) },
+      stdio: ["ignore", "ignore", "pipe"]
+    })
+    let stderr = ""
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr = (stderr + d).slice(-64_000)
+    })
+    child.on("error", (e) => resume(Effect.fail(e.message)))
+    child.on("exit", (code, signal) => {
+      if (code === 0) return resume(Effect.void)
+      const lines = stderr.trim().split("\n").filter((l) => !l.includes("replay divergence"))
+      resume(Effect.fail(lines.at(-1) ?? `exited with ${signal ?? code}`))
+    })
+    return Effect.sync(() => child.kill("SIGTERM"))
+  })
+
+/** Replays a recorded run with `job.workers` processes; backfills only if all succeed. */
+export const runReplay = (job: ReplayJob): Effect.Effect<ReplaySummary, ReplayError, Store> =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    const key = { tstamp: job.plan.tstamp, filename: job.plan.filename }
+    const fail = (detail: string) => new ReplayError({ ...key, detail })
+    const recorded = yield* Effect.mapError(store.recorded(key), (e) => fail(e.message))
+    const started = performance.now()
+    const main = mainLoopOf(recorded)
+    const n = main?.iterations ?? 0
+    const parallel = job.plan.kind === "range" || job.plan.kind === "validation"
+    const ranges = parallel
+      ? partition(job.plan.from ?? 1, job.plan.to ?? n + 1, job.workers)
+      : [[job.plan.from ?? 1, job.plan.to ?? n + 1] as const]
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flor-replay-"))
+    const plans = ranges.map(([from, to], i): ReplayPlan => ({
+      ...job.plan,
+      ...(parallel ? { from, to } : {}),
+      output: path.join(dir, `worker-${i}.json`)
+    }))
+    const results = yield* Effect.forEach(
+      plans,
+      (plan, i) =>
+        Effect.mapError(runWorker(job, plan), (e) => fail(`worker ${i + 1}/${plans.length}: ${e}`)).pipe(
+          Effect.zipRight(Effect.try({
+            try: () => Schema.decodeUnknownSync(ReplayResultJson)(fs.readFileSync(plan.output!, "utf8")),
+            catch: (e) => fail(`worker ${i + 1}/${plans.length} left no readable result: ${e}`)
+          }))
+        ),
+      { concurrency: "unbounded" }
+    ).pipe(Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))))
+    const records = results.flatMap((r: ReplayResult) => r.records)
+    const written = yield* Effect.mapError(store.backfill(key, records), (e) => fail(e.message))
+    const first = results.find((r) => r.divergence !== null)
+    return {
+      written,
+      divergence: first?.divergence ?? null,
+      divergences: results.reduce((a, r) => a + r.divergences, 0),
+      compared: results.reduce((a, r) => a + r.compared, 0),
+      outer: results.reduce((a, r) => a + r.outer, 0),
+      inner: results.reduce((a, r) => a + r.inner, 0),
+      restores: results.reduce((a, r) => a + r.restores.length, 0),
+      workers: plans.length,
+      seconds: (performance.now() - started) / 1000
+    }
+  })
