@@ -8,6 +8,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import * as v8 from "node:v8"
+import * as vm from "node:vm"
 
 /** A table: a title, column headers and rows of cells. */
 export interface Table {
@@ -37,9 +39,19 @@ export const time = async <A>(f: () => A | Promise<A>): Promise<[number, A]> => 
   return [performance.now() - t0, a]
 }
 
-/** Collects garbage when node runs with `--expose-gc` (no-op otherwise). */
+const gc: (() => void) | undefined = (() => {
+  const exposed = (globalThis as { gc?: () => void }).gc
+  if (exposed !== undefined) return exposed
+  try {
+    v8.setFlagsFromString("--expose-gc")
+    return vm.runInNewContext("gc") as () => void
+  } catch {
+    return undefined
+  }
+})()
+
+/** A full garbage collection between measurements, so one variant's garbage is not billed to the next. */
 export const collectGarbage = (): void => {
-  const gc = (globalThis as { gc?: () => void }).gc
   if (gc !== undefined) gc()
 }
 

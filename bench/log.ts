@@ -35,7 +35,7 @@ const SIZES: ReadonlyArray<{ readonly epochs: number; readonly steps: number }> 
   { epochs: 100, steps: 1000 },
   { epochs: 1000, steps: 1000 }
 ]
-const REPS = 3
+const REPS = Number(process.env.BENCH_REPS ?? 3)
 const TARGET_RATIO = 5
 const TARGET_CALLS_PER_SEC = 1_000_000
 

@@ -18,6 +18,8 @@ import * as ProjectLive from "../layers/ProjectLive.js"
 import { recover, unpack as unpackRuns } from "../layers/Recovery.js"
 import { Project } from "../services/Project.js"
 import { Store } from "../services/Store.js"
+import { ObjectStore } from "../services/ObjectStore.js"
+import { keepEvenly } from "../domain/Retention.js"
 import { type Format, render, renderObjects } from "./Format.js"
 import { ColumnError } from "../domain/Errors.js"
 
@@ -110,10 +112,43 @@ const unpack = Command.make("unpack", {}, () =>
     yield* Console.log(`unpacked ${n} run${n === 1 ? "" : "s"} from the flor.shadow branch`)
   })).pipe(Command.withDescription("rebuild the database from the run logs on the flor.shadow branch"))
 
+const keep = Options.integer("keep").pipe(
+  Options.withDescription("checkpoints to keep per run, evenly spaced (the last is always kept)")
+)
+
+const gc = Command.make("gc", { keep, dryRun: Options.boolean("dry-run").pipe(Options.withDescription("only report")) }, (o) =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    const objects = yield* ObjectStore
+    const all = yield* store.checkpoints
+    const byRun = new Map<string, Array<(typeof all)[number]>>()
+    for (const c of all) {
+      const k = `${c.run.tstamp}\u0000${c.run.filename}`
+      byRun.set(k, [...(byRun.get(k) ?? []), c])
+    }
+    let freed = 0
+    let removed = 0
+    for (const list of byRun.values()) {
+      const kept = keepEvenly(list.map((c) => c.checkpoint.iteration), Math.max(0, o.keep))
+      const drop = list.filter((c) => !kept.has(c.checkpoint.iteration))
+      if (drop.length === 0) continue
+      if (!o.dryRun) {
+        for (const c of drop) freed += yield* objects.remove(c.checkpoint.uri)
+        yield* store.dropCheckpoints(list[0]!.run, drop.map((c) => c.checkpoint.iteration))
+      } else freed += drop.reduce((a, c) => a + c.checkpoint.bytes, 0)
+      removed += drop.length
+    }
+    yield* Console.log(
+      `${o.dryRun ? "would remove" : "removed"} ${removed} checkpoint${removed === 1 ? "" : "s"} of ${byRun.size} run${
+        byRun.size === 1 ? "" : "s"
+      }, ${freed} bytes ${o.dryRun ? "to free" : "freed"}`
+    )
+  })).pipe(Command.withDescription("delete checkpoints, keeping N evenly spaced per run plus the last"))
+
 /** The root command. */
 export const flor = Command.make("flor").pipe(
   Command.withDescription("flordb: hindsight logging for machine learning"),
-  Command.withSubcommands([dataframe, query, runs, unpack])
+  Command.withSubcommands([dataframe, query, runs, unpack, gc])
 )
 
 /** Parses argv and runs the command, with the project's storage provided. */

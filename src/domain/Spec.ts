@@ -31,6 +31,9 @@ export interface Codec {
   readonly expected: string
   /** The encoded side is a string (args then read `--kwargs` text as is). */
   readonly encodedIsString: boolean
+  /** Encoding is the identity after a `typeof` check (`check`): the hot path skips the parser. */
+  readonly identity: boolean
+  readonly check: (value: unknown) => boolean
 }
 
 const identityKinds = new Set(["NumberKeyword", "StringKeyword", "BooleanKeyword", "UnknownKeyword", "AnyKeyword"])
@@ -54,7 +57,7 @@ export const makeCodec = (name: string, schema: Schema.Schema.AnyNoContext): Cod
       ? (v: unknown) => typeof v === "boolean"
       : () => true
     const pass = (v: unknown) => check(v) ? Either.right(v) : Either.left(`expected ${expected}, got ${preview(v)}`)
-    return { name, encode: pass, decode: pass, expected, encodedIsString }
+    return { name, encode: pass, decode: pass, expected, encodedIsString, identity: true, check }
   }
   const encode = Schema.encodeUnknownEither(schema)
   const decode = Schema.decodeUnknownEither(schema)
@@ -62,6 +65,8 @@ export const makeCodec = (name: string, schema: Schema.Schema.AnyNoContext): Cod
     name,
     expected,
     encodedIsString,
+    identity: false,
+    check: () => true,
     encode: (v) => Either.mapLeft(encode(v), formatIssue),
     decode: (v) => Either.mapLeft(decode(v), formatIssue)
   }

@@ -12,6 +12,7 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -164,11 +165,21 @@ export const make = <
   const loops = codecsOf(spec.loops)
   const valueCodec = (name: string) => columns.get(name) ?? args.get(name)
 
-  const log = (name: string, value: unknown) =>
-    Effect.flatMap(
-      encodeOrFail(columns.get(name)!, value),
-      (encoded) => Effect.flatMap(Logs, (logs) => Effect.as(logs.write(name, encoded), value))
-    )
+  const log = (name: string, value: unknown) => {
+    const codec = columns.get(name)!
+    return Effect.withFiberRuntime<unknown, ValueEncodeError>((fiber) => {
+      let encoded = value
+      if (!codec.identity) {
+        const result = codec.encode(value)
+        if (Either.isLeft(result)) return Effect.fail(new ValueEncodeError({ column: name, detail: result.left }))
+        encoded = result.right
+      } else if (!codec.check(value)) {
+        return Effect.fail(new ValueEncodeError({ column: name, detail: `expected ${codec.expected}, got ${preview(value)}` }))
+      }
+      const due = Context.unsafeGet(fiber.currentContext, Logs).writeNow(fiber, name, encoded)
+      return due === undefined ? Effect.succeed(value) : Effect.as(due, value)
+    })
+  }
 
   const arg = (name: string, defaultValue: unknown) => {
     const codec = args.get(name)!

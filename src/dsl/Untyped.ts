@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -45,10 +46,18 @@ const toJson = (name: string, value: unknown): Either.Either<unknown, ValueEncod
 
 /** Logs a JSON value under `name` at the current loop coordinates; returns it. */
 export const log = <T extends Json>(name: string, value: T): Effect.Effect<T, ValueEncodeError, Logs> =>
-  Effect.flatMap(
-    toJson(name, value),
-    (encoded) => Effect.flatMap(Logs, (logs) => Effect.as(logs.write(name, encoded), value))
-  )
+  Effect.withFiberRuntime<T, ValueEncodeError, Logs>((fiber) => {
+    let encoded: unknown = value
+    if (typeof value === "object" && value !== null) {
+      const json = toJson(name, value)
+      if (Either.isLeft(json)) return Effect.fail(json.left)
+      encoded = json.right
+    } else if (typeof value !== "number" && typeof value !== "string" && typeof value !== "boolean" && value !== null) {
+      return Effect.fail(new ValueEncodeError({ column: name, detail: `a ${typeof value} is not JSON` }))
+    }
+    const due = Context.unsafeGet(fiber.currentContext, Logs).writeNow(fiber, name, encoded)
+    return due === undefined ? Effect.succeed(value) : Effect.as(due, value)
+  })
 
 /** A hyper-parameter: `--kwargs name=value` parsed like the default's type, else the default. */
 export const arg = <T extends Json>(name: string, defaultValue: T): Effect.Effect<Widen<T>, KwargsError, Args> =>

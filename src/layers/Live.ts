@@ -14,6 +14,7 @@ import type { Loops } from "../services/Loops.js"
 import { Project } from "../services/Project.js"
 import type { Session } from "../services/Session.js"
 import type { Store } from "../services/Store.js"
+import type { ObjectStore } from "../services/ObjectStore.js"
 import * as path from "node:path"
 import * as FileJournal from "./FileJournal.js"
 import * as LocalObjectStore from "./LocalObjectStore.js"
@@ -29,7 +30,7 @@ import { type ReplayPlan, ReplayPlanJson } from "../domain/ReplayPlan.js"
 import * as SqliteStore from "./SqliteStore.js"
 
 /** Every service a flordb program may use. */
-export type FlorServices = Logs | Args | Loops | Checkpoints | Session | Store
+export type FlorServices = Logs | Args | Loops | Checkpoints | Session | Store | ObjectStore
 
 /** Errors of starting a recording. */
 export type StartError = NotAGitRepository | StoreError | VersioningError | KwargsError | JournalError
@@ -68,7 +69,7 @@ export const replayFor = (plan: ReplayPlan): Layer.Layer<FlorServices, StartErro
     Effect.map(Project, (project) =>
       Replayer.layer(plan).pipe(
         Layer.provideMerge(SqliteStore.layer(project.home, plan.projid)),
-        Layer.provide(objectStore(project.home)),
+        Layer.provideMerge(objectStore(project.home)),
         Layer.provide(Layer.succeed(Project, project))
       )).pipe(Effect.provide(ProjectLive.layerProcess))
   )

@@ -17,7 +17,6 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
-import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -34,7 +33,7 @@ import type { BuildContext, RunHeader, RunStatus } from "../domain/Run.js"
 import { Args } from "../services/Args.js"
 import { Checkpoints } from "../services/Checkpoints.js"
 import { Journal, type JournalWriter } from "../services/Journal.js"
-import { CurrentLoop, type LoopFrame, TopLevel } from "../services/LoopContext.js"
+import { CurrentLoop, currentFrame, iterate, type LoopFrame, TopLevel, within } from "../services/LoopContext.js"
 import { Logs } from "../services/Logs.js"
 import { Loops } from "../services/Loops.js"
 import { Project } from "../services/Project.js"
@@ -199,7 +198,8 @@ export const make = Effect.gen(function*() {
     for (let i = chain.length - 1; i >= 0; i--) loopBuf.push(chain[i]!)
   }
 
-  const push = (ctx: number, name: string, encoded: unknown): Effect.Effect<void> => {
+  /** Buffers a record; returns the flush effect when one is due, else undefined. */
+  const pushNow = (ctx: number, name: string, encoded: unknown): Effect.Effect<void> | undefined => {
     logCtx.push(ctx)
     logName.push(name)
     logValue.push(encoded)
@@ -208,8 +208,11 @@ export const make = Effect.gen(function*() {
       sinceCheck = 0
       if (performance.now() - lastFlush >= flushMillis) return flush
     }
-    return Effect.void
+    return undefined
   }
+
+  const push = (ctx: number, name: string, encoded: unknown): Effect.Effect<void> =>
+    Effect.suspend(() => pushNow(ctx, name, encoded) ?? Effect.void)
 
   const startRun = Effect.gen(function*() {
     const tree = yield* versioning.snapshot
@@ -316,12 +319,11 @@ export const make = Effect.gen(function*() {
   yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(flushMillis)))
 
   const logs = Logs.of({
-    write: (name, encoded) =>
-      Effect.withFiberRuntime((fiber) => {
-        const frame = fiber.getFiberRef(CurrentLoop)
-        if (frame.emitted !== run.seq && frame.ctx !== 0) emitChain(frame)
-        return push(frame.ctx, name, encoded)
-      })
+    writeNow: (fiber, name, encoded) => {
+      const frame = fiber.getFiberRef(CurrentLoop).frame
+      if (frame.emitted !== run.seq && frame.ctx !== 0) emitChain(frame)
+      return pushNow(frame.ctx, name, encoded)
+    }
   })
 
   const args = Args.of({
@@ -414,7 +416,7 @@ export const make = Effect.gen(function*() {
           const stats = { nested: 0 }
           const start = performance.now()
           return body(item).pipe(
-            Effect.locally(CurrentLoop, f),
+            Effect.locally(CurrentLoop, { frame: f }),
             Effect.locally(CurrentIteration, stats),
             Effect.locally(CurrentScope, inner),
             Effect.zipRight(Effect.suspend(() => {
@@ -446,40 +448,30 @@ export const make = Effect.gen(function*() {
 
   const loops = Loops.of({
     loop: (name, items, encode, body) =>
-      Effect.flatMap(FiberRef.get(CurrentLoop), (parent) => {
+      Effect.withFiberRuntime((fiber) => {
+        const parent = fiber.getFiberRef(CurrentLoop).frame
         const arr = Array.isArray(items) ? items : Array.from(items)
-        return Effect.flatMap(FiberRef.get(CurrentScope), (scope) => {
-          if (isMainLoop(scope, parent.ctx)) {
-            return mainLoop(scope, parent, name, arr, encode, body)
-          }
-          const plain = Effect.forEach(
-            arr,
-            (item, i) => Effect.locally(body(item), CurrentLoop, frame(parent, name, i + 1, arr.length, encode(item))),
-            { discard: true }
-          )
-          return Effect.flatMap(FiberRef.get(CurrentIteration), (stats) => {
-            if (stats === undefined) return plain
-            const start = performance.now()
-            return Effect.ensuring(
-              Effect.locally(plain, CurrentIteration, undefined),
-              Effect.sync(() => {
-                stats.nested += (performance.now() - start) / 1000
-              })
-            )
+        const scope = fiber.getFiberRef(CurrentScope)
+        if (isMainLoop(scope, parent.ctx)) return mainLoop(scope, parent, name, arr, encode, body)
+        const plain = iterate(arr, (item, i) => frame(parent, name, i + 1, arr.length, encode(item)), body)
+        const stats = fiber.getFiberRef(CurrentIteration)
+        if (stats === undefined) return plain
+        const start = performance.now()
+        return Effect.ensuring(
+          Effect.locally(plain, CurrentIteration, undefined),
+          Effect.sync(() => {
+            stats.nested += (performance.now() - start) / 1000
           })
-        })
+        )
       }),
     iteration: (name, index, encoded, body) =>
-      Effect.flatMap(
-        FiberRef.get(CurrentLoop),
-        (parent) => Effect.locally(body, CurrentLoop, frame(parent, name, index, null, encoded))
-      )
+      Effect.flatMap(currentFrame, (parent) => within(frame(parent, name, index, null, encoded), body))
   })
 
   const checkpoints = Checkpoints.of({
     scope: (objects, body) =>
       Effect.flatMap(
-        FiberRef.get(CurrentLoop),
+        currentFrame,
         (frame) => Effect.locally(body, CurrentScope, { objects, baseCtx: frame.ctx, inMain: false })
       )
   })

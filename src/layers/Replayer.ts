@@ -35,7 +35,7 @@ import {
 import { decode, select } from "../domain/Snapshot.js"
 import { Args } from "../services/Args.js"
 import { Checkpoints } from "../services/Checkpoints.js"
-import { CurrentLoop, type LoopFrame, TopLevel } from "../services/LoopContext.js"
+import { CurrentLoop, currentFrame, iterate, type LoopFrame, TopLevel, within } from "../services/LoopContext.js"
 import { Logs } from "../services/Logs.js"
 import { Loops } from "../services/Loops.js"
 import { ObjectStore } from "../services/ObjectStore.js"
@@ -130,27 +130,26 @@ export const make = (plan: ReplayPlan) =>
     let ctxCounter = 0
 
     const logs = Logs.of({
-      write: (name, encoded) =>
-        Effect.withFiberRuntime((fiber) => {
-          if (fiber.getFiberRef(CurrentMode) === "quiet") return Effect.void
-          const frame = fiber.getFiberRef(CurrentLoop)
-          if (probes.has(name)) {
-            records.push({ path: pathOf(frame), name, value: encoded })
-            return Effect.void
-          }
-          if (name.startsWith("flor.")) return Effect.void
-          const key = `${keyOf(frame)}\u0000${name}`
-          const n = occurrences.get(key) ?? 0
-          occurrences.set(key, n + 1)
-          const expected = recordedValues.get(key)
-          if (expected === undefined || n >= expected.length) return Effect.void
-          compared++
-          if (!same(expected[n], encoded)) {
-            divergences++
-            divergence ??= { column: name, at: describeAt(pathOf(frame)), recorded: expected[n], replayed: encoded }
-          }
-          return Effect.void
-        })
+      writeNow: (fiber, name, encoded) => {
+        if (fiber.getFiberRef(CurrentMode) === "quiet") return undefined
+        const frame = fiber.getFiberRef(CurrentLoop).frame
+        if (probes.has(name)) {
+          records.push({ path: pathOf(frame), name, value: encoded })
+          return undefined
+        }
+        if (name.startsWith("flor.")) return undefined
+        const key = `${keyOf(frame)}\u0000${name}`
+        const n = occurrences.get(key) ?? 0
+        occurrences.set(key, n + 1)
+        const expected = recordedValues.get(key)
+        if (expected === undefined || n >= expected.length) return undefined
+        compared++
+        if (!same(expected[n], encoded)) {
+          divergences++
+          divergence ??= { column: name, at: describeAt(pathOf(frame)), recorded: expected[n], replayed: encoded }
+        }
+        return undefined
+      }
     })
 
     const argsService = Args.of({
@@ -225,7 +224,7 @@ export const make = (plan: ReplayPlan) =>
           const item = arr[i - 1]!
           const it: ReplayIteration = { iteration: i, scope, skip: mode === "skipNested", restored: false }
           return body(item).pipe(
-            Effect.locally(CurrentLoop, frame(parent, name, i, n, encode(item))),
+            Effect.locally(CurrentLoop, { frame: frame(parent, name, i, n, encode(item)) }),
             Effect.locally(CurrentMode, mode === "skipNested" ? "run" : mode),
             Effect.locally(CurrentReplayIteration, it),
             Effect.locally(CurrentScope, inner),
@@ -272,45 +271,35 @@ export const make = (plan: ReplayPlan) =>
 
     const loops = Loops.of({
       loop: (name, items, encode, body) =>
-        Effect.flatMap(FiberRef.get(CurrentLoop), (parent) => {
+        Effect.withFiberRuntime((fiber) => {
+          const parent = fiber.getFiberRef(CurrentLoop).frame
           const arr = Array.isArray(items) ? items : Array.from(items)
-          return Effect.flatMap(FiberRef.get(CurrentScope), (scope) => {
-            if (isMainLoop(scope, parent.ctx)) {
-              return Effect.orDie(mainLoop(scope, parent, name, arr, encode, body))
+          const scope = fiber.getFiberRef(CurrentScope)
+          if (isMainLoop(scope, parent.ctx)) return Effect.orDie(mainLoop(scope, parent, name, arr, encode, body))
+          const it = fiber.getFiberRef(CurrentReplayIteration)
+          const plain = iterate(arr, (item, i) => {
+            if (it !== undefined) inner++
+            return frame(parent, name, i + 1, arr.length, encode(item))
+          }, body)
+          if (it === undefined || !it.skip) return plain
+          if (it.restored) return Effect.void
+          return Effect.flatMap(Effect.orDie(tryRestore(it.scope, it.iteration)), (restored) => {
+            if (restored) {
+              it.restored = true
+              return Effect.void
             }
-            return Effect.flatMap(FiberRef.get(CurrentReplayIteration), (it) => {
-              const plain = Effect.forEach(
-                arr,
-                (item, i) => {
-                  if (it !== undefined) inner++
-                  return Effect.locally(body(item), CurrentLoop, frame(parent, name, i + 1, arr.length, encode(item)))
-                },
-                { discard: true }
-              )
-              if (it === undefined || !it.skip) return plain
-              if (it.restored) return Effect.void
-              return Effect.flatMap(Effect.orDie(tryRestore(it.scope, it.iteration)), (restored) => {
-                if (restored) {
-                  it.restored = true
-                  return Effect.void
-                }
-                it.skip = false
-                return plain
-              })
-            })
+            it.skip = false
+            return plain
           })
         }),
       iteration: (name, index, encoded, body) =>
-        Effect.flatMap(
-          FiberRef.get(CurrentLoop),
-          (parent) => Effect.locally(body, CurrentLoop, frame(parent, name, index, null, encoded))
-        )
+        Effect.flatMap(currentFrame, (parent) => within(frame(parent, name, index, null, encoded), body))
     })
 
     const checkpointsService = Checkpoints.of({
       scope: (objects, body) =>
         Effect.flatMap(
-          FiberRef.get(CurrentLoop),
+          currentFrame,
           (f) => Effect.locally(body, CurrentScope, { objects, baseCtx: f.ctx, inMain: false })
         )
     })

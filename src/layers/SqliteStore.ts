@@ -215,6 +215,33 @@ export const make = (file: string) =>
         return logs.length
       }).pipe(sql.withTransaction, retryBusy, Effect.mapError(storeError("backfill")))
 
+    const checkpoints: Store["Type"]["checkpoints"] = Effect.map(
+      sql.unsafe(
+        `SELECT r.tstamp, r.filename, c.ctx_id, c.loop_name, c.loop_iteration, c.uri, c.bytes, c.checksum, c.materialize_ms
+         FROM checkpoints c JOIN runs r USING (run_id) ORDER BY r.tstamp, r.filename, c.loop_iteration`
+      ).values,
+      (rows) =>
+        rows.map((r) => ({
+          run: { tstamp: r[0] as string, filename: r[1] as string },
+          checkpoint: {
+            ctx: r[2] as number,
+            loop: r[3] as string,
+            iteration: r[4] as number,
+            uri: r[5] as string,
+            bytes: r[6] as number,
+            checksum: r[7] as string,
+            materializeMs: (r[8] as number | null) ?? 0
+          }
+        }))
+    ).pipe(Effect.mapError(storeError("checkpoints")))
+
+    const dropCheckpoints: Store["Type"]["dropCheckpoints"] = (key, iterations) =>
+      Effect.gen(function*() {
+        const runId = yield* runIdOf(key.tstamp, key.filename)
+        if (runId === undefined) return
+        for (const i of iterations) yield* sql`DELETE FROM checkpoints WHERE run_id = ${runId} AND loop_iteration = ${i}`
+      }).pipe(sql.withTransaction, retryBusy, Effect.mapError(storeError("gc")))
+
     const recorded: Store["Type"]["recorded"] = (key) =>
       Effect.gen(function*() {
         const all = yield* runs
@@ -406,6 +433,8 @@ export const make = (file: string) =>
       ingest,
       backfill,
       recorded,
+      checkpoints,
+      dropCheckpoints,
       runs: Effect.mapError(runs, storeError("runs")),
       dataframe,
       topLevel,

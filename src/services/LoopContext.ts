@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 
 /** One open loop iteration. `ctx` is 0 for the top level. */
@@ -32,8 +33,46 @@ export const TopLevel: LoopFrame = {
   emitted: Number.MAX_SAFE_INTEGER
 }
 
-/** The current loop frame of a fiber. */
-export const CurrentLoop: FiberRef.FiberRef<LoopFrame> = FiberRef.unsafeMake<LoopFrame>(TopLevel)
+/**
+ * A fiber's position in its loops. A loop sets one cursor for all its iterations
+ * and moves it from item to item (one FiberRef write per loop, not per item); a
+ * fiber forked inside an iteration gets its own copy, so it keeps that
+ * iteration's coordinates.
+ */
+export interface LoopCursor {
+  frame: LoopFrame
+}
+
+/** The current loop cursor of a fiber. */
+export const CurrentLoop: FiberRef.FiberRef<LoopCursor> = FiberRef.unsafeMake<LoopCursor>({ frame: TopLevel }, {
+  fork: (cursor) => ({ frame: cursor.frame }),
+  join: (parent) => parent
+})
+
+/** The current loop frame. */
+export const currentFrame: Effect.Effect<LoopFrame> = Effect.map(FiberRef.get(CurrentLoop), (c) => c.frame)
+
+/** Runs `body` inside one frame. */
+export const within = <X, E, R>(frame: LoopFrame, body: Effect.Effect<X, E, R>): Effect.Effect<X, E, R> =>
+  Effect.locally(body, CurrentLoop, { frame })
+
+/** Runs `body` for each item, the cursor at the frame `makeFrame` gives for it. */
+export const iterate = <A, E, R>(
+  items: ReadonlyArray<A>,
+  makeFrame: (item: A, index: number) => LoopFrame,
+  body: (item: A) => Effect.Effect<unknown, E, R>
+): Effect.Effect<void, E, R> =>
+  Effect.suspend(() => {
+    const cursor: LoopCursor = { frame: TopLevel }
+    return Effect.locally(
+      Effect.forEach(items, (item, i) => {
+        cursor.frame = makeFrame(item, i)
+        return body(item)
+      }, { discard: true }),
+      CurrentLoop,
+      cursor
+    )
+  })
 
 /** The loop names from the outermost loop to `frame`. */
 export const loopNames = (frame: LoopFrame): ReadonlyArray<string> => {

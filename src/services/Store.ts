@@ -77,6 +77,10 @@ export class Store extends Context.Tag("flordb/Store")<Store, {
   readonly backfill: (key: RunKey, records: ReadonlyArray<BackfillRecord>) => Effect.Effect<number, StoreError>
   /** What a run recorded; fails with a StoreError when there is no such run. */
   readonly recorded: (key: RunKey) => Effect.Effect<Recorded, StoreError>
+  /** Every stored checkpoint of every run, by run. */
+  readonly checkpoints: Effect.Effect<ReadonlyArray<{ readonly run: RunKey; readonly checkpoint: CheckpointLine }>, StoreError>
+  /** Forgets the given checkpoints of a run (after their objects were deleted). */
+  readonly dropCheckpoints: (key: RunKey, iterations: ReadonlyArray<number>) => Effect.Effect<void, StoreError>
   /** All stored runs, oldest first. */
   readonly runs: Effect.Effect<ReadonlyArray<RunRow>, StoreError>
   /** The pivoted view of the named columns (stored JSON values, not yet decoded). */
