@@ -23,6 +23,7 @@ import * as GitVersioning from "./GitVersioning.js"
 import * as ProjectLive from "./ProjectLive.js"
 import * as Recorder from "./Recorder.js"
 import * as Replayer from "./Replayer.js"
+import * as NoopLayer from "./NoopLayer.js"
 import * as Config from "effect/Config"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -77,9 +78,22 @@ export const replayFor = (plan: ReplayPlan): Layer.Layer<FlorServices, StartErro
 /** `FLOR_REPLAY`: the replay plan (JSON) a script runs under; unset = record. */
 export const ReplayPlanConfig = Config.option(Config.string("FLOR_REPLAY"))
 
-/** Record, or replay when `FLOR_REPLAY` holds a plan. */
+/** `FLOR_DISABLE=1`: run without recording. */
+export const DisableConfig = Config.boolean("FLOR_DISABLE").pipe(Config.withDefault(false))
+
+/** No recording at all (args still read `--kwargs`); `dataframe` still reads the store. */
+export const disabled: Layer.Layer<FlorServices, StartError> = Layer.unwrapEffect(
+  Effect.map(Project, (project) =>
+    NoopLayer.layer.pipe(
+      Layer.provideMerge(Layer.merge(SqliteStore.layer(project.home, project.projid), objectStore(project.home))),
+      Layer.provide(Layer.succeed(Project, project))
+    )).pipe(Effect.provide(ProjectLive.layerProcess))
+)
+
+/** Record, replay when `FLOR_REPLAY` holds a plan, or nothing when `FLOR_DISABLE=1`. */
 export const automatic: Layer.Layer<FlorServices, StartError> = Layer.unwrapEffect(
   Effect.gen(function*() {
+    if (yield* Effect.orDie(DisableConfig)) return disabled
     const text = yield* Effect.orDie(ReplayPlanConfig)
     if (Option.isNone(text)) return record
     const plan = yield* Effect.orDie(Schema.decode(ReplayPlanJson)(text.value))
