@@ -12,12 +12,11 @@ import type { Checkpointable } from "../services/Checkpointable.js"
 import { ObjectStore } from "../services/ObjectStore.js"
 import { Store } from "../services/Store.js"
 
-/** A dataframe row: its run, and optionally the main-loop iteration. */
-export interface RowRef {
+/** A dataframe row: its run, and optionally the main-loop iteration as a dimension column. */
+export type RowRef = {
   readonly projid: string
   readonly tstamp: string
   readonly filename: string
-  readonly [dimension: string]: unknown
 }
 
 /**
@@ -34,7 +33,9 @@ export const loading = (
     const objectStore = yield* ObjectStore
     const all = (yield* store.checkpoints).filter((c) => c.run.tstamp === row.tstamp && c.run.filename === row.filename)
     const loop = all[0]?.checkpoint.loop ?? "epoch"
-    const wanted = typeof row[loop] === "number" ? (row[loop] as number) : all.at(-1)?.checkpoint.iteration ?? 0
+    const dims: { readonly [dimension: string]: unknown } = row
+    const at = dims[loop]
+    const wanted = typeof at === "number" ? at : all.at(-1)?.checkpoint.iteration ?? 0
     const key = { projid: row.projid, tstamp: row.tstamp, filename: row.filename, loop, iteration: wanted }
     const found = all.find((c) => c.checkpoint.iteration === wanted)?.checkpoint
     const error = (reason: "Missing" | "Restore", path: string, detail: string) =>

@@ -231,7 +231,35 @@ export const make = (dir: string): Effect.Effect<Versioning["Type"], NotAGitRepo
       catch: fail("head")
     }).pipe(Effect.withSpan("Versioning.head"))
 
-    return Versioning.of({ snapshot, commit, logs, head })
+    const checkout = (vid: string, dir: string) =>
+      Effect.tryPromise({
+        try: async () => {
+          const cache = {}
+          const { commit: c } = await git.readCommit({ fs, gitdir: common, oid: vid, cache })
+          const write = async (tree: string, into: string): Promise<void> => {
+            fs.mkdirSync(into, { recursive: true })
+            for (const e of (await git.readTree({ fs, gitdir: common, oid: tree, cache })).tree) {
+              const target = path.join(into, e.path)
+              if (e.type === "tree") {
+                if (into === dir && e.path === ".flor") continue
+                await write(e.oid, target)
+              } else if (e.type === "blob") {
+                const { blob } = await git.readBlob({ fs, gitdir: common, oid: e.oid, cache })
+                if (e.mode === "120000") fs.symlinkSync(Buffer.from(blob).toString("utf8"), target)
+                else fs.writeFileSync(target, blob, { mode: e.mode === "100755" ? 0o755 : 0o644 })
+              }
+            }
+          }
+          await write(c.tree, dir)
+        },
+        catch: (e) =>
+          new VersioningError({
+            operation: "checkout",
+            detail: errCode(e) === "NotFoundError" ? `version ${vid} is not in this repository` : detail(e)
+          })
+      }).pipe(Effect.withSpan("Versioning.checkout"))
+
+    return Versioning.of({ snapshot, commit, logs, head, checkout })
   })
 
 /** The Versioning service for the git repository containing `dir`. */

@@ -6,6 +6,7 @@
 import * as crypto from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { VersioningError } from "../domain/Errors.js"
 import { type ShadowLog, Versioning } from "../services/Versioning.js"
 
 /** An in-memory versioning service. */
@@ -26,7 +27,9 @@ export const make = (): Versioning["Type"] => {
         return vid
       }),
     logs: Effect.sync(() => [...commits]),
-    head: Effect.succeed({ branch: "main", head: null })
+    head: Effect.succeed({ branch: "main", head: null }),
+    checkout: (vid) =>
+      Effect.fail(new VersioningError({ operation: "checkout", detail: `in-memory versioning keeps no files (${vid})` }))
   }
 }
 

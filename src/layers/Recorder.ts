@@ -28,7 +28,7 @@ import { checkpointLine, logLine, loopLine, parseLog } from "../domain/LogFile.j
 import { DEFAULT_EPSILON, DEFAULT_RESTORE_RATIO, shouldCheckpoint } from "../domain/Adaptive.js"
 import { byteSize } from "../domain/Snapshot.js"
 import { captureAll, type CheckpointScope, CurrentIteration, CurrentScope, isMainLoop } from "./internal/scope.js"
-import { Materializer } from "../services/Materializer.js"
+import { type Materialized, Materializer } from "../services/Materializer.js"
 import type { BuildContext, RunHeader, RunStatus } from "../domain/Run.js"
 import { Args } from "../services/Args.js"
 import { Checkpoints } from "../services/Checkpoints.js"
@@ -214,6 +214,21 @@ export const make = Effect.gen(function*() {
   const push = (ctx: number, name: string, encoded: unknown): Effect.Effect<void> =>
     Effect.suspend(() => pushNow(ctx, name, encoded) ?? Effect.void)
 
+  /** Journals written checkpoints, so a crash after this flush keeps them usable. */
+  const journalCheckpoints = (stored: ReadonlyArray<Materialized>) => {
+    for (const m of stored) {
+      pendingText += checkpointLine({
+        ctx: run.profile.ctxOf.get(m.key.iteration) ?? 0,
+        loop: m.key.loop,
+        iteration: m.key.iteration,
+        uri: m.uri,
+        bytes: m.bytes,
+        checksum: m.checksum,
+        materializeMs: m.materializeMs
+      })
+    }
+  }
+
   const startRun = Effect.gen(function*() {
     const tree = yield* versioning.snapshot
     const scope = yield* Scope.make()
@@ -230,6 +245,7 @@ export const make = Effect.gen(function*() {
       scope
     )
     run = { profile: newProfile(), seq: ++seq, header, writer, scope, tree, records: 0, closed: false }
+    if (seq === 1) yield* push(0, "flor.startup_s", process.uptime() - (performance.now() - layerStart) / 1000)
     for (const [name, encoded] of resolvedArgs) yield* push(0, name, encoded)
   })
 
@@ -245,18 +261,7 @@ export const make = Effect.gen(function*() {
         yield* push(0, "flor.ckpt_bytes", p.bytes)
         yield* push(0, "flor.capture_s", p.capture)
       }
-      const stored = yield* materializer.drain
-      for (const m of stored) {
-        pendingText += checkpointLine({
-          ctx: p.ctxOf.get(m.key.iteration) ?? 0,
-          loop: m.key.loop,
-          iteration: m.key.iteration,
-          uri: m.uri,
-          bytes: m.bytes,
-          checksum: m.checksum,
-          materializeMs: m.materializeMs
-        })
-      }
+      journalCheckpoints(yield* materializer.drain)
       yield* flush
       if (flushError !== undefined) return yield* Effect.fail(flushError)
       if (r.records === 0) {
@@ -290,6 +295,7 @@ export const make = Effect.gen(function*() {
     })
 
   const lock = yield* Effect.makeSemaphore(1)
+  const layerStart = performance.now()
   yield* startRun
 
   const warnUnused = Effect.suspend(() => {
@@ -435,7 +441,10 @@ export const make = Effect.gen(function*() {
               })
               return Effect.zipRight(
                 Effect.zipRight(writeAt(f, "flor.iter_s", seconds), writeAt(f, "flor.nested_s", stats.nested)),
-                take ? checkpointNow(f, scope.objects, name, i + 1) : Effect.void
+                Effect.zipRight(
+                  Effect.flatMap(materializer.poll, (stored) => Effect.sync(() => journalCheckpoints(stored))),
+                  take ? checkpointNow(f, scope.objects, name, i + 1) : Effect.void
+                )
               )
             }))
           )

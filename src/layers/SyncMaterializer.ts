@@ -28,6 +28,11 @@ export const make = Effect.gen(function*() {
           Effect.asVoid
         )
       }),
+    poll: Effect.sync(() => {
+      const out = done
+      done = []
+      return out
+    }),
     drain: Effect.suspend(() => {
       if (failure !== undefined) {
         const e = failure

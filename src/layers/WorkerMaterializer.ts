@@ -319,7 +319,13 @@ export const make = (
       })
     ).pipe(Effect.withSpan("Materializer.drain"))
 
-    return { submit, drain }
+    const poll = Effect.sync(() => {
+      const out = written
+      written = []
+      return out as ReadonlyArray<Materialized>
+    })
+
+    return { submit, drain, poll }
   })
 
 /**

@@ -23,4 +23,6 @@ export class Materializer extends Context.Tag("flordb/Materializer")<Materialize
   readonly submit: (key: CheckpointKey, snapshot: Snapshot) => Effect.Effect<void>
   /** Waits until every submitted snapshot is written; returns those written since the last drain, or the first write error. */
   readonly drain: Effect.Effect<ReadonlyArray<Materialized>, CheckpointError>
+  /** The checkpoints written since the last drain or poll, without waiting for the others. */
+  readonly poll: Effect.Effect<ReadonlyArray<Materialized>>
 }>() {}

@@ -33,6 +33,11 @@ export class Versioning extends Context.Tag("flordb/Versioning")<Versioning, {
   ) => Effect.Effect<string, VersioningError>
   /** Every run log on the shadow branch, oldest first. */
   readonly logs: Effect.Effect<ReadonlyArray<ShadowLog>, VersioningError>
+  /**
+   * Writes the files of version `vid` (a shadow commit) into `dir`, without the run
+   * logs; nothing else is touched. Fails when the version cannot be found.
+   */
+  readonly checkout: (vid: string, dir: string) => Effect.Effect<void, VersioningError>
   /** The user's current branch and HEAD commit. */
   readonly head: Effect.Effect<HeadInfo, VersioningError>
 }>() {}
