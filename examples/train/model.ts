@@ -120,3 +120,22 @@ export const accuracy = (net: tf.LayersModel, data: Dataset, split: Split): numb
   for (let i = 0; i < split.n; i++) if (predicted[i] === split.y[i]) correct++
   return correct / split.n
 }
+
+/**
+ * The L2 norm of the loss gradient over `split` (with respect to the trainable
+ * weights), without updating the model: the kind of diagnostic one adds in
+ * hindsight.
+ */
+export const gradNorm = (net: tf.LayersModel, data: Dataset, split: Split): number =>
+  tf.tidy(() => {
+    const x = tf.tensor2d(split.x, [split.n, data.features])
+    const labels = new Float32Array(split.n * data.classes)
+    split.y.forEach((label, i) => {
+      labels[i * data.classes + label] = 1
+    })
+    const y = tf.tensor2d(labels, [split.n, data.classes])
+    const variables = net.trainableWeights.map((w) => w.read()).filter((t): t is tf.Variable => t instanceof tf.Variable)
+    const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, net.apply(x) as tf.Tensor) as tf.Scalar, variables)
+    const total = Object.values(grads).reduce((sum, g) => sum + (g.square().sum().dataSync()[0] ?? 0), 0)
+    return Math.sqrt(total)
+  })

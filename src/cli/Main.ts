@@ -6,6 +6,12 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Prompt from "@effect/cli/Prompt"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as Either from "effect/Either"
+import * as MultiReplay from "../layers/MultiReplay.js"
+import { propagate } from "../domain/analysis/Propagate.js"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -21,7 +27,7 @@ import { Store } from "../services/Store.js"
 import { ObjectStore } from "../services/ObjectStore.js"
 import { keepEvenly } from "../domain/Retention.js"
 import { type Format, render, renderObjects } from "./Format.js"
-import { ColumnError } from "../domain/Errors.js"
+import { ColumnError, ReplayError } from "../domain/Errors.js"
 
 /** The project of the working directory with its storage; orphaned runs are recovered first. */
 export const projectLayer = Layer.unwrapEffect(
@@ -145,10 +151,120 @@ const gc = Command.make("gc", { keep, dryRun: Options.boolean("dry-run").pipe(Op
     )
   })).pipe(Command.withDescription("delete checkpoints, keeping N evenly spaced per run plus the last"))
 
+const replayArgs = Args.text({ name: "VARS [WHERE]" }).pipe(
+  Args.withDescription("columns to backfill, optionally followed by a SQL condition selecting runs, e.g. f1_ped \"tstamp >= '2026-06-23'\""),
+  Args.repeated
+)
+const yes = Options.boolean("yes").pipe(Options.withAlias("y"), Options.withDescription("do not ask for confirmation"))
+const dryRun = Options.boolean("dry-run").pipe(Options.withDescription("print the plan only"))
+const jobs = Options.integer("jobs").pipe(
+  Options.withDefault(os.cpus().length),
+  Options.withDescription("replay processes at once (default: cores)")
+)
+
+const isIdentifier = (s: string) => /^[A-Za-z_][\w.]*$/.test(s)
+
+const replay = Command.make(
+  "replay",
+  { words: replayArgs, where, yes, dryRun, jobs },
+  (o) =>
+    Effect.gen(function*() {
+      const vars = o.words.filter(isIdentifier)
+      const positional = o.words.filter((w) => !isIdentifier(w))
+      if (vars.length === 0) {
+        return yield* Effect.fail(new ReplayError({ tstamp: "", filename: "", detail: "name at least one column to backfill" }))
+      }
+      if (positional.length > 1 || (positional.length === 1 && Option.isSome(o.where))) {
+        return yield* Effect.fail(new ReplayError({ tstamp: "", filename: "", detail: "give one WHERE condition (quote it)" }))
+      }
+      const request = {
+        vars,
+        where: positional[0] ?? Option.getOrUndefined(o.where),
+        jobs: Math.max(1, o.jobs)
+      }
+      const planned = yield* MultiReplay.plan(request)
+      if (planned.length === 0) {
+        yield* Console.log(`nothing to replay: no selected run lacks ${vars.join(", ")}`)
+        return
+      }
+      const rows = planned.map((p) => [
+        p.run.tstamp,
+        p.run.filename,
+        p.run.vid?.slice(0, 10) ?? null,
+        p.kind,
+        Number(p.estimate.toFixed(2)),
+        p.checkpoints,
+        p.workers
+      ])
+      const total = planned.reduce((a, p) => a + p.estimate, 0)
+      yield* Effect.sync(() =>
+        process.stdout.write(
+          render(["tstamp", "filename", "version", "scan", "estimate_s", "checkpoints", "workers"], rows, "table") +
+            `total ${total.toFixed(1)}s of replay on up to ${request.jobs} process${request.jobs === 1 ? "" : "es"}\n`
+        )
+      )
+      if (o.dryRun) return
+      if (!o.yes) {
+        if (!process.stdin.isTTY) {
+          return yield* Effect.fail(
+            new ReplayError({
+              tstamp: "",
+              filename: "",
+              detail: "refusing to replay without confirmation: there is no terminal to ask; pass --yes"
+            })
+          )
+        }
+        const go = yield* Prompt.confirm({ message: `Replay ${planned.length} run${planned.length === 1 ? "" : "s"}?` })
+        if (!go) return
+      }
+      const outcomes = yield* MultiReplay.execute(planned, request, (line) => Console.error(line))
+      const report = outcomes.map((o) => [
+        o.planned.run.tstamp,
+        o.planned.run.filename,
+        o.planned.kind,
+        Number(o.planned.estimate.toFixed(2)),
+        Either.isRight(o.result) ? Number(o.result.right.seconds.toFixed(2)) : null,
+        Either.isRight(o.result) ? o.result.right.written : null,
+        Either.isRight(o.result) ? o.result.right.divergences : null,
+        Either.isRight(o.result) ? "ok" : `failed: ${o.result.left}`
+      ])
+      yield* Effect.sync(() =>
+        process.stdout.write(
+          render(["tstamp", "filename", "scan", "estimate_s", "actual_s", "written", "divergences", "status"], report, "table")
+        )
+      )
+      const failed = outcomes.filter((o) => Either.isLeft(o.result)).length
+      if (failed > 0) {
+        return yield* Effect.fail(
+          new ReplayError({ tstamp: "", filename: "", detail: `${failed} of ${outcomes.length} runs failed (see the report)` })
+        )
+      }
+    })
+).pipe(Command.withDescription("backfill columns into past runs by replaying them with today's log statements"))
+
+const propagateCmd = Command.make(
+  "propagate",
+  {
+    newer: Args.file({ name: "NEWER", exists: "yes" }).pipe(Args.withDescription("the script with the statement")),
+    line: Args.integer({ name: "LINE" }).pipe(Args.withDescription("line of the statement in NEWER")),
+    older: Args.file({ name: "OLDER", exists: "yes" }).pipe(Args.withDescription("the older version to insert it into")),
+    out: Options.file("out").pipe(Options.optional, Options.withDescription("write here instead of stdout"))
+  },
+  (o) =>
+    Effect.gen(function*() {
+      const result = propagate(fs.readFileSync(o.newer, "utf8"), o.line, fs.readFileSync(o.older, "utf8"))
+      if (Either.isLeft(result)) {
+        return yield* Effect.fail(new ReplayError({ tstamp: "", filename: o.older, detail: result.left.message }))
+      }
+      if (Option.isSome(o.out)) fs.writeFileSync(o.out.value, result.right.source)
+      else yield* Effect.sync(() => process.stdout.write(result.right.source))
+    })
+).pipe(Command.withDescription("insert the statement at LINE of NEWER into OLDER, aligning the two versions (GumTree)"))
+
 /** The root command. */
 export const flor = Command.make("flor").pipe(
   Command.withDescription("flordb: hindsight logging for machine learning"),
-  Command.withSubcommands([dataframe, query, runs, unpack, gc])
+  Command.withSubcommands([dataframe, query, runs, unpack, gc, replay, propagateCmd])
 )
 
 /** Parses argv and runs the command, with the project's storage provided. */

@@ -161,6 +161,8 @@ export class ReplayError extends Schema.TaggedError<ReplayError>()("ReplayError"
   detail: Schema.String
 }) {
   override get message() {
-    return `replay of ${this.filename} ${this.tstamp} failed, nothing was written: ${this.detail}`
+    return this.tstamp === ""
+      ? `replay: ${this.detail}`
+      : `replay of ${this.filename} ${this.tstamp} failed, nothing was written: ${this.detail}`
   }
 }

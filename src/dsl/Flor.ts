@@ -165,8 +165,16 @@ export const make = <
   const loops = codecsOf(spec.loops)
   const valueCodec = (name: string) => columns.get(name) ?? args.get(name)
 
+  // A column undeclared at run time (a statement propagated into an older version
+  // whose declaration lacks it) is logged as JSON: its type was checked where it was written.
+  const columnCodec = (name: string) => {
+    let codec = columns.get(name)
+    if (codec === undefined) columns.set(name, codec = makeCodec(name, Schema.Unknown))
+    return codec
+  }
+
   const log = (name: string, value: unknown) => {
-    const codec = columns.get(name)!
+    const codec = columnCodec(name)
     return Effect.withFiberRuntime<unknown, ValueEncodeError>((fiber) => {
       let encoded = value
       if (!codec.identity) {

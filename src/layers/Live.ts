@@ -64,15 +64,26 @@ export const record: Layer.Layer<FlorServices, StartError> = Layer.unwrapEffect(
   Effect.map(Project, recordFor).pipe(Effect.provide(ProjectLive.layerProcess))
 )
 
-/** Replay layer for a plan, in this process's project. */
+/**
+ * Replay layer for a plan. The script may run outside any repository (in a
+ * temporary copy of its version): the project is the plan's.
+ */
 export const replayFor = (plan: ReplayPlan): Layer.Layer<FlorServices, StartError> =>
   Layer.unwrapEffect(
-    Effect.map(Project, (project) =>
-      Replayer.layer(plan).pipe(
+    Effect.map(Effect.orDie(ProjectLive.FlorHome), (home) => {
+      const project: Project["Type"] = {
+        projid: plan.projid,
+        root: process.cwd(),
+        filename: plan.filename,
+        argv: process.argv.slice(2),
+        home: path.resolve(home)
+      }
+      return Replayer.layer(plan).pipe(
         Layer.provideMerge(SqliteStore.layer(project.home, plan.projid)),
         Layer.provideMerge(objectStore(project.home)),
         Layer.provide(Layer.succeed(Project, project))
-      )).pipe(Effect.provide(ProjectLive.layerProcess))
+      )
+    })
   )
 
 /** `FLOR_REPLAY`: the replay plan (JSON) a script runs under; unset = record. */

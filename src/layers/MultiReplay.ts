@@ -1,0 +1,297 @@
+/**
+ * Multiversion hindsight logging (`flor replay VARS [WHERE]`): find the new
+ * statements in today's scripts, select the runs, estimate each replay from its
+ * profiling records, then replay every run in its own version — materialized
+ * into a temporary directory, the statements propagated into it, run with the
+ * project's current dependencies — and backfill the original runs.
+ *
+ * @since 0.1.0
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Config from "effect/Config"
+import { analyze, scanKind } from "../domain/analysis/Script.js"
+import { propagateImports } from "../domain/analysis/Imports.js"
+import { propagate } from "../domain/analysis/Propagate.js"
+import { DEFAULT_RESTORE_RATIO } from "../domain/Adaptive.js"
+import { ColumnError, QueryError, ReplayError, type StoreError } from "../domain/Errors.js"
+import type { Frame } from "../domain/Frame.js"
+import { scriptArgv } from "../domain/Kwargs.js"
+import { partition } from "../domain/Partition.js"
+import type { ScanKind } from "../domain/ReplayPlan.js"
+import { isBuildColumn, type RunRow } from "../domain/Run.js"
+import { Project } from "../services/Project.js"
+import { Store } from "../services/Store.js"
+import { Versioning } from "../services/Versioning.js"
+import { filterFrame, identifiersOf } from "./FrameQuery.js"
+import { runReplay, type ReplaySummary } from "./ReplayRunner.js"
+
+/** What the user asked. */
+export interface ReplayRequest {
+  readonly vars: ReadonlyArray<string>
+  readonly where?: string | undefined
+  readonly jobs: number
+}
+
+/** One run to replay, with its estimate. */
+export interface PlannedRun {
+  readonly run: RunRow
+  readonly kind: ScanKind
+  /** The lines of the new statements in today's script. */
+  readonly lines: ReadonlyArray<number>
+  readonly iterations: number
+  readonly checkpoints: number
+  readonly workers: number
+  /** Estimated seconds. */
+  readonly estimate: number
+}
+
+/** How a planned run ended. */
+export interface Outcome {
+  readonly planned: PlannedRun
+  readonly result: Either.Either<ReplaySummary, string>
+}
+
+/** Restore/materialize ratio used by the estimates. */
+const RestoreRatio = Config.number("FLOR_RESTORE_RATIO").pipe(Config.withDefault(DEFAULT_RESTORE_RATIO))
+
+const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0)
+
+/** Estimated seconds of a replay of `[from, to)` from the run's profiling records. */
+export const estimate = (p: {
+  readonly kind: ScanKind
+  readonly startup: number
+  readonly prefix: number
+  readonly suffix: number
+  readonly iter: ReadonlyArray<number>
+  readonly nested: ReadonlyArray<number>
+  /** Restore seconds of each checkpointed iteration (1-based), absent when missing. */
+  readonly restore: ReadonlyMap<number, number>
+  readonly from: number
+  readonly to: number
+}): number => {
+  const base = p.startup + p.prefix
+  const iter = (i: number) => p.iter[i - 1] ?? 0
+  const nearest = (i: number) => {
+    for (let j = i; j >= 1; j--) if (p.restore.has(j)) return j
+    return 0
+  }
+  const position = (i: number) => {
+    const j = nearest(i)
+    let t = j > 0 ? p.restore.get(j)! : 0
+    for (let k = j + 1; k <= i; k++) t += iter(k)
+    return t
+  }
+  switch (p.kind) {
+    case "prefix":
+      return base
+    case "suffix":
+      return base + position(p.iter.length) + p.suffix
+    case "validation": {
+      let t = base
+      let valid = p.from - 1
+      for (let i = p.from; i < p.to; i++) {
+        const outer = iter(i) - (p.nested[i - 1] ?? 0)
+        if (p.restore.has(i)) t += outer + p.restore.get(i)!
+        else {
+          if (valid !== i - 1) t += position(i - 1)
+          t += iter(i)
+        }
+        valid = i
+      }
+      return t
+    }
+    case "range": {
+      let t = base + position(p.from - 1)
+      for (let i = p.from; i < p.to; i++) t += iter(i)
+      return t
+    }
+  }
+}
+
+/** Plans `flor replay`: the runs to replay, their scan kinds and estimates. */
+export const plan = (request: ReplayRequest) =>
+  Effect.gen(function*() {
+    const project = yield* Project
+    const store = yield* Store
+    const restoreRatio = yield* Effect.orDie(RestoreRatio)
+    const runs = yield* store.runs
+    const fail = (detail: string) => new ReplayError({ tstamp: "", filename: "", detail })
+
+    // 1. The new statements in today's scripts.
+    const scripts = new Map<string, { readonly kind: ScanKind; readonly lines: ReadonlyArray<number> }>()
+    const problems: Array<string> = []
+    for (const filename of new Set(runs.map((r) => r.filename))) {
+      const file = path.join(project.root, filename)
+      if (!fs.existsSync(file)) continue
+      const info = analyze(fs.readFileSync(file, "utf8"), filename)
+      if (Either.isLeft(info)) {
+        problems.push(`${filename}: ${info.left.message}`)
+        continue
+      }
+      const logs = info.right.logs.filter((l) => request.vars.includes(l.column))
+      if (logs.length === 0) continue
+      const kind = scanKind(info.right, request.vars)
+      if (Either.isLeft(kind)) return yield* Effect.fail(fail(`${filename}: ${kind.left.message}`))
+      scripts.set(filename, { kind: kind.right.kind, lines: logs.map((l) => l.line) })
+    }
+    if (scripts.size === 0) {
+      return yield* Effect.fail(
+        fail(
+          `no script in the working tree logs ${request.vars.join(", ")}: add the log statement to today's script first` +
+            (problems.length > 0 ? ` (${problems.join("; ")})` : "")
+        )
+      )
+    }
+
+    // 2. Run selection.
+    let selected = runs.filter((r) => scripts.has(r.filename))
+    if (request.where !== undefined && request.where.trim() !== "") {
+      const known = new Set(yield* store.columnNames)
+      const named = identifiersOf(request.where).filter((n) => known.has(n) || isBuildColumn(n))
+      const frame: Frame<Record<string, unknown>> = named.length > 0
+        ? yield* store.dataframe(named)
+        : { columns: ["projid", "tstamp", "filename"], rows: runs.map((r) => ({ projid: r.projid, tstamp: r.tstamp, filename: r.filename })) }
+      const kept = yield* filterFrame(frame, request.where)
+      const keys = new Set(kept.rows.map((r) => `${r.tstamp}\u0000${r.filename}`))
+      selected = selected.filter((r) => keys.has(`${r.tstamp}\u0000${r.filename}`))
+    } else {
+      const have = yield* store.dataframe(request.vars)
+      const done = new Set(
+        have.rows.filter((r) => request.vars.some((v) => r[v] !== null && r[v] !== undefined)).map((r) =>
+          `${r.tstamp}\u0000${r.filename}`
+        )
+      )
+      selected = selected.filter((r) => !done.has(`${r.tstamp}\u0000${r.filename}`))
+    }
+    selected = selected.filter((r) => r.vid !== null)
+
+    // 3. Estimates from profiling records.
+    const profile = yield* store.dataframe(["flor.iter_s", "flor.nested_s"])
+    const top = yield* store.dataframe(["flor.startup_s", "flor.prefix_s", "flor.suffix_s"])
+    const checkpoints = yield* store.checkpoints
+    const perRun = Math.max(1, Math.floor(request.jobs / Math.max(1, selected.length)))
+    return selected.map((run): PlannedRun => {
+      const script = scripts.get(run.filename)!
+      const mine = (r: Record<string, unknown>) => r.tstamp === run.tstamp && r.filename === run.filename
+      const iterRows = profile.rows.filter(mine)
+      const iter = iterRows.map((r) => num(r["flor.iter_s"]))
+      const nested = iterRows.map((r) => num(r["flor.nested_s"]))
+      const t = top.rows.find(mine) ?? {}
+      const restore = new Map(
+        checkpoints.filter((c) => c.run.tstamp === run.tstamp && c.run.filename === run.filename).map((c) => [
+          c.checkpoint.iteration,
+          (restoreRatio * c.checkpoint.materializeMs) / 1000
+        ])
+      )
+      const n = iter.length
+      const parallel = script.kind === "range" || script.kind === "validation"
+      const workers = parallel ? Math.max(1, Math.min(perRun, n)) : 1
+      const parts = parallel ? partition(1, n + 1, workers) : [[1, n + 1] as const]
+      const est = Math.max(
+        ...parts.map(([from, to]) =>
+          estimate({
+            kind: script.kind,
+            startup: num(t["flor.startup_s"]),
+            prefix: num(t["flor.prefix_s"]),
+            suffix: num(t["flor.suffix_s"]),
+            iter,
+            nested,
+            restore,
+            from,
+            to
+          })
+        ),
+        0
+      )
+      return {
+        run,
+        kind: script.kind,
+        lines: script.lines,
+        iterations: n,
+        checkpoints: restore.size,
+        workers,
+        estimate: est
+      }
+    })
+  })
+
+/** Materializes a run's version into a temporary directory, with the new statements propagated into its script. */
+const materialize = (planned: PlannedRun) =>
+  Effect.acquireRelease(
+    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "flor-version-"))),
+    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+  ).pipe(Effect.tap((dir) =>
+    Effect.gen(function*() {
+      const project = yield* Project
+      const versioning = yield* Versioning
+      const fail = (detail: string) => new ReplayError({ tstamp: planned.run.tstamp, filename: planned.run.filename, detail })
+      yield* Effect.mapError(versioning.checkout(planned.run.vid!, dir), (e) => fail(e.message))
+      const modules = path.join(project.root, "node_modules")
+      if (fs.existsSync(modules) && !fs.existsSync(path.join(dir, "node_modules"))) {
+        fs.symlinkSync(modules, path.join(dir, "node_modules"), "dir")
+      }
+      const newer = fs.readFileSync(path.join(project.root, planned.run.filename), "utf8")
+      const target = path.join(dir, planned.run.filename)
+      if (!fs.existsSync(target)) return yield* Effect.fail(fail(`${planned.run.filename} is not in version ${planned.run.vid}`))
+      let older = fs.readFileSync(target, "utf8")
+      if (older === newer) return
+      // Newer lines shift as statements are inserted into the older file, not the newer: propagate from the bottom up.
+      for (const line of [...planned.lines].sort((a, b) => b - a)) {
+        const done = propagate(newer, line, older)
+        if (Either.isLeft(done)) return yield* Effect.fail(fail(`cannot propagate line ${line}: ${done.left.message}`))
+        older = propagateImports(newer, done.right.source, done.right.unresolved)
+      }
+      fs.writeFileSync(target, older)
+    })
+  ))
+
+/** Replays every planned run (in parallel, `jobs` processes in all); a failure does not stop the others. */
+export const execute = (
+  planned: ReadonlyArray<PlannedRun>,
+  request: ReplayRequest,
+  progress: (line: string) => Effect.Effect<void> = () => Effect.void
+) =>
+  Effect.gen(function*() {
+    const project = yield* Project
+    let done = 0
+    return yield* Effect.forEach(
+      planned,
+      (p) =>
+        Effect.scoped(Effect.gen(function*() {
+          const dir = yield* materialize(p)
+          return yield* runReplay({
+            script: path.join(dir, p.run.filename),
+            cwd: dir,
+            argv: scriptArgv(p.run.build.argv),
+            plan: {
+              projid: project.projid,
+              tstamp: p.run.tstamp,
+              filename: p.run.filename,
+              kind: p.kind,
+              probes: request.vars
+            },
+            workers: p.workers
+          })
+        })).pipe(
+          Effect.either,
+          Effect.map((r): Outcome => ({ planned: p, result: Either.mapLeft(r, (e) => e.message) })),
+          Effect.tap((o) =>
+            Effect.suspend(() => {
+              done++
+              const what = Either.match(o.result, {
+                onLeft: (e) => `FAILED: ${e}`,
+                onRight: (s) => `done in ${s.seconds.toFixed(1)}s (estimated ${p.estimate.toFixed(1)}s)`
+              })
+              return progress(`[${done}/${planned.length}] ${p.run.filename} ${p.run.tstamp} ${p.kind}: ${what}`)
+            })
+          )
+        ),
+      { concurrency: Math.max(1, Math.min(request.jobs, planned.length)) }
+    )
+  })
+
+export type { StoreError, QueryError, ColumnError }
