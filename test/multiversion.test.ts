@@ -57,27 +57,27 @@ describe("flor replay across versions", () => {
   let sb: Sandbox
   const json = (...args: Array<string>) => JSON.parse(sb.flor(...args, "--format", "json").stdout) as Array<Record<string, unknown>>
 
-  beforeAll(() => {
+  beforeAll(async () => {
     sb = makeSandbox("mv-project", { links: ["@tensorflow/tfjs"] })
     delete sb.env.FLOR_BACKEND
     Object.assign(sb.env, { FLOR_EPSILON: "1e9", FLOR_RESTORE_RATIO: "0" })
     fs.copyFileSync(path.join(repoRoot, "examples/train/model.ts"), path.join(sb.dir, "model.ts"))
-    const record = (source: string, message: string, lr: string, seed: number) => {
+    const record = async (source: string, message: string, lr: string, seed: number) => {
       fs.writeFileSync(path.join(sb.dir, "train.ts"), source)
       sb.git("add", "-A")
       sb.git("commit", "-qm", message)
-      const r = sb.tsx("train.ts", ...KW(lr, seed))
+      const r = await sb.tsxAsync("train.ts", ...KW(lr, seed))
       expect(r.stderr, message).toBe("")
     }
     expect(v4).toContain("yield* trainEpoch(batches)")
-    record(v1, "v1", "0.01", 1)
-    record(v2, "v2 rename", "0.02", 2)
-    record(v3, "v3 extra metric", "0.01", 3)
-    record(v4, "v4 moved block", "0.03", 4)
+    await record(v1, "v1", "0.01", 1)
+    await record(v2, "v2 rename", "0.02", 2)
+    await record(v3, "v3 extra metric", "0.01", 3)
+    await record(v4, "v4 moved block", "0.03", 4)
     // the truth: today's script recorded from the start with the same kwargs
     fs.writeFileSync(path.join(sb.dir, "truth.ts"), today)
     for (const [lr, seed] of [["0.01", 1], ["0.02", 2], ["0.01", 3], ["0.03", 4]] as const) {
-      expect(sb.tsx("truth.ts", ...KW(lr, seed)).stderr).toBe("")
+      expect((await sb.tsxAsync("truth.ts", ...KW(lr, seed))).stderr).toBe("")
     }
     fs.writeFileSync(path.join(sb.dir, "train.ts"), today) // uncommitted edit, as a user would have
     fs.writeFileSync(path.join(sb.dir, "notes.txt"), "untracked\n")
@@ -99,9 +99,9 @@ describe("flor replay across versions", () => {
     expect(json("dataframe", "grad_norm").filter((r) => r.filename === "train.ts")).toEqual([])
   })
 
-  it("backfills an epoch-level statement into the runs a WHERE clause selects, across 4 versions", () => {
+  it("backfills an epoch-level statement into the runs a WHERE clause selects, across 4 versions", async () => {
     const before = snapshotOf(sb)
-    const r = sb.flor("replay", "grad_norm", "lr < 0.025 AND filename = 'train.ts'", "--yes", "--jobs", "2")
+    const r = await sb.florAsync("replay", "grad_norm", "lr < 0.025 AND filename = 'train.ts'", "--yes", "--jobs", "2")
     expect(r.stderr).not.toContain("FAILED")
     expect(r.status).toBe(0)
     expect(snapshotOf(sb)).toBe(before)
@@ -112,11 +112,11 @@ describe("flor replay across versions", () => {
     expect(got).toEqual(truth)
   }, 300_000)
 
-  it("backfills a step-level statement (range scans) keyed to the original loop coordinates; re-running writes no duplicates", () => {
+  it("backfills a step-level statement (range scans) keyed to the original loop coordinates; re-running writes no duplicates", async () => {
     const before = snapshotOf(sb)
     const where = "seed >= 3 AND filename = 'train.ts'"
-    expect(sb.flor("replay", "step_loss", where, "--yes").status).toBe(0)
-    expect(sb.flor("replay", "step_loss", where, "--yes").status).toBe(0)
+    expect((await sb.florAsync("replay", "step_loss", where, "--yes")).status).toBe(0)
+    expect((await sb.florAsync("replay", "step_loss", where, "--yes")).status).toBe(0)
     expect(snapshotOf(sb)).toBe(before)
     const rows = json("dataframe", "lr", "seed", "step_loss")
     const got = byRun(rows.filter((r) => r.filename === "train.ts"), "step_loss")

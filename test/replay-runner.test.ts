@@ -41,7 +41,7 @@ describe("replay of one run in worker processes", () => {
     env
   })
 
-  beforeAll(() => {
+  beforeAll(async () => {
     sb = makeSandbox("replay-project")
     fs.writeFileSync(path.join(sb.dir, "train.ts"), source)
     fs.writeFileSync(path.join(sb.dir, "truth.ts"), withProbes)
@@ -49,9 +49,9 @@ describe("replay of one run in worker processes", () => {
     sb.git("commit", "-qm", "v1")
     // checkpoint every epoch (epochs here are ~10 ms, so the adaptive rule would space them out)
     Object.assign(sb.env, { FLOR_EPSILON: "1e9", FLOR_RESTORE_RATIO: "0" })
-    const rec = sb.tsx("train.ts", "--kwargs", `epochs=${EPOCHS}`, "lr=0.3")
+    const rec = await sb.tsxAsync("train.ts", "--kwargs", `epochs=${EPOCHS}`, "lr=0.3")
     expect(rec.stderr).toBe("")
-    const truth = sb.tsx("truth.ts", "--kwargs", `epochs=${EPOCHS}`, "lr=0.3")
+    const truth = await sb.tsxAsync("truth.ts", "--kwargs", `epochs=${EPOCHS}`, "lr=0.3")
     expect(truth.stderr).toBe("")
     const runs = JSON.parse(sb.flor("runs", "--format", "json").stdout) as Array<{ tstamp: string; filename: string }>
     past = runs.find((r) => r.filename === "train.ts")!

@@ -58,7 +58,7 @@ describe("replay of examples/train, per scan kind", () => {
       env: sb.env
     }))
 
-  beforeAll(() => {
+  beforeAll(async () => {
     sb = makeSandbox("train-replay", { links: ["@tensorflow/tfjs"] })
     delete sb.env.FLOR_BACKEND
     Object.assign(sb.env, { FLOR_EPSILON: "1e9", FLOR_RESTORE_RATIO: "0" }) // a checkpoint every epoch
@@ -68,9 +68,9 @@ describe("replay of examples/train, per scan kind", () => {
     fs.writeFileSync(path.join(sb.dir, "truth.ts"), edited)
     sb.git("add", "-A")
     sb.git("commit", "-qm", "v1")
-    const rec = sb.tsx("train.ts", ...KWARGS)
+    const rec = await sb.tsxAsync("train.ts", ...KWARGS)
     expect(rec.stderr).toBe("")
-    const truth = sb.tsx("truth.ts", ...KWARGS) // the statements present from the start
+    const truth = await sb.tsxAsync("truth.ts", ...KWARGS) // the statements present from the start
     expect(truth.stderr).toBe("")
     past = (JSON.parse(sb.flor("runs", "--format", "json").stdout) as Array<{ tstamp: string; filename: string }>)
       .find((r) => r.filename === "train.ts")!

@@ -1,5 +1,5 @@
 /** Helpers for end-to-end tests: temporary git projects that link the built package. */
-import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process"
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -20,6 +20,9 @@ export interface Sandbox {
   readonly git: (...args: Array<string>) => string
   readonly tsx: (script: string, ...args: Array<string>) => SpawnSyncReturns<string>
   readonly flor: (...args: Array<string>) => SpawnSyncReturns<string>
+  /** Like `tsx` and `flor`, without blocking the test worker's event loop (for long runs). */
+  readonly tsxAsync: (script: string, ...args: Array<string>) => Promise<Output>
+  readonly florAsync: (...args: Array<string>) => Promise<Output>
   readonly cleanup: () => void
 }
 
@@ -27,6 +30,13 @@ export interface Sandbox {
 export interface SandboxOptions {
   /** More packages of the repository's node_modules to link in, e.g. `["@tensorflow/tfjs"]`. */
   readonly links?: ReadonlyArray<string>
+}
+
+/** What an asynchronous run printed. */
+export interface Output {
+  readonly status: number | null
+  readonly stdout: string
+  readonly stderr: string
 }
 
 /** Creates a sandbox project named `name` (its projid), linking flordb, effect and `options.links`. */
@@ -53,6 +63,16 @@ export const makeSandbox = (name = "sandbox", options: SandboxOptions = {}): San
   }
   const git = (...args: Array<string>) => execFileSync("git", args, { cwd: dir, env, encoding: "utf8" })
   git("init", "-q", "-b", "main")
+  const runAsync = (cmd: string, args: Array<string>) =>
+    new Promise<Output>((resolve, reject) => {
+      const child = spawn(cmd, args, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
+      child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+      child.on("error", reject)
+      child.on("close", (status) => resolve({ status, stdout, stderr }))
+    })
   const run = (cmd: string, args: Array<string>) =>
     spawnSync(cmd, args, { cwd: dir, env, encoding: "utf8", timeout: 120_000, maxBuffer: 1 << 28 })
   return {
@@ -61,6 +81,8 @@ export const makeSandbox = (name = "sandbox", options: SandboxOptions = {}): San
     env,
     git,
     tsx: (script, ...args) => run(tsxBin, [script, ...args]),
+    tsxAsync: (script, ...args) => runAsync(tsxBin, [script, ...args]),
+    florAsync: (...args) => runAsync(process.execPath, [florBin, ...args]),
     flor: (...args) => run(process.execPath, [florBin, ...args]),
     cleanup: () => fs.rmSync(base, { recursive: true, force: true })
   }
