@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 export * as Flor from "./dsl/Flor.js"
+export * as Pipeline from "./dsl/Pipeline.js"
 export { checkpointing, commit, range } from "./dsl/Flor.js"
 export { loading, type RowRef } from "./dsl/Loading.js"
 export type { DataframeError, Dimensions, Flor as FlorDsl, LoopDimensions, Queryable, Row, RunValues } from "./dsl/Flor.js"

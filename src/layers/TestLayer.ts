@@ -18,6 +18,8 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { ReplayPlan } from "../domain/ReplayPlan.js"
 import type { ObjectStore } from "../services/ObjectStore.js"
+import * as Context from "effect/Context"
+import { type BackfillRecord, type LoopEntry, Store } from "../services/Store.js"
 import * as SqliteStore from "./SqliteStore.js"
 
 /** Options of the test layer. */
@@ -51,7 +53,14 @@ export interface TestWorld {
   /** Replay semantics for `plan` over the world's storage. */
   readonly replay: (plan: ReplayPlan, options?: TestOptions) => Layer.Layer<FlorServices, KwargsError | StoreError>
   readonly objects: Layer.Layer<ObjectStore>
+  /**
+   * Stores a committed run of `filename` with the given records (addressed by loop
+   * path): upstream rows for unit-testing a pipeline step. Returns its tstamp.
+   */
+  readonly seed: (filename: string, records: ReadonlyArray<BackfillRecord>) => Effect.Effect<string, StoreError>
 }
+
+let seeded = 0
 
 /** Builds a test world (scoped): record runs, then replay them, all in memory. */
 export const world: Effect.Effect<TestWorld, StoreError, Scope.Scope> = Effect.map(
@@ -62,7 +71,62 @@ export const world: Effect.Effect<TestWorld, StoreError, Scope.Scope> = Effect.m
       record: (options = {}) => Recorder.layer.pipe(Layer.provideMerge(base), Layer.provide(project(options))),
       replay: (plan, options = {}) =>
         Replayer.layer(plan).pipe(Layer.provideMerge(base), Layer.provide(project(options))),
-      objects: base
+      objects: base,
+      seed: (filename, records) =>
+        Effect.gen(function*() {
+          const store = Context.get(context, Store)
+          const start = Date.now() + seeded++
+          const tstamp = new Date(start).toISOString()
+          const ctxOf = new Map<string, number>()
+          const loops: Array<LoopEntry> = []
+          const logs = records.map((r) => {
+            let parent = 0
+            let key = ""
+            for (const step of r.path) {
+              key += `/${step.name}=${step.iteration}`
+              let ctx = ctxOf.get(key)
+              if (ctx === undefined) {
+                ctxOf.set(key, ctx = ctxOf.size + 1)
+                loops.push({ ctx, parent, name: step.name, entries: step.entries, iteration: step.iteration, value: step.value })
+              }
+              parent = ctx
+            }
+            return { ctx: parent, name: r.name, value: r.value }
+          })
+          yield* store.ingest({
+            header: {
+              projid: "test",
+              tstamp,
+              filename,
+              start_time: start,
+              tree: null,
+              build: {
+                argv: [],
+                node_version: process.version,
+                platform: process.platform,
+                arch: process.arch,
+                cpus: 1,
+                cpu_model: "test",
+                mem_total: 0,
+                hostname: "test",
+                pid: process.pid,
+                git_branch: null,
+                git_head: null,
+                make_level: null,
+                make_goals: null,
+                makefile_hash: null,
+                backend: null
+              }
+            },
+            status: "committed",
+            vid: null,
+            endTime: start,
+            logs,
+            loops,
+            checkpoints: []
+          })
+          return tstamp
+        })
     }
   }
 )

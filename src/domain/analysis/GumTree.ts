@@ -15,7 +15,10 @@
  *    matched ancestor (e.g. an anchored loop) is matched to an ancestor of the
  *    candidate, the deeper that ancestor the better; then by the Dice
  *    similarity of their parents (GumTree's criterion); then by closer relative
- *    position in the file;
+ *    position in the file. A unique pair that disagrees with that context (code
+ *    moved, e.g. out of an anchored loop into a helper) is deferred: its
+ *    children are tried in context first, and it is matched at the end only if
+ *    nothing in either subtree found a partner;
  * 2. bottom-up: a container whose descendants are mostly matched (Dice ≥ 0.5)
  *    is matched with the best same-label candidate among the ancestors of its
  *    descendants' partners, then recovery runs inside it;
@@ -191,6 +194,31 @@ export const match = (src: GTree, dst: GTree, options: MatchOptions = {}): Mappi
     }
   }
 
+  // Large groups of identical subtrees (e.g. 300 copies of `(a, b) => a + b`): all pairs would be
+  // quadratic; each source subtree is then paired only with the NEAREST destination ones by relative position.
+  const NEAREST = 3
+  const candidatePairs = (as: ReadonlyArray<GNode>, bs: ReadonlyArray<GNode>): Array<readonly [GNode, GNode]> => {
+    if (as.length * bs.length <= 400) return as.flatMap((a) => bs.map((b) => [a, b] as const))
+    const rel = (n: GNode, t: GTree) => n.id / t.nodes.length
+    const sorted = [...bs].sort((x, y) => x.id - y.id)
+    const out: Array<readonly [GNode, GNode]> = []
+    for (const a of as) {
+      const r = rel(a, src)
+      let lo = 0
+      let hi = sorted.length
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if (rel(sorted[mid]!, dst) < r) lo = mid + 1
+        else hi = mid
+      }
+      const from = Math.max(0, lo - NEAREST)
+      const window = sorted.slice(from, Math.min(sorted.length, lo + NEAREST))
+      window.sort((x, y) => Math.abs(rel(x, dst) - r) - Math.abs(rel(y, dst) - r))
+      for (const b of window.slice(0, NEAREST)) out.push([a, b])
+    }
+    return out
+  }
+
   // 0. anchors
   for (const [a, b] of options.anchors ?? []) m.add(a, b)
 
@@ -238,6 +266,8 @@ export const match = (src: GTree, dst: GTree, options: MatchOptions = {}): Mappi
     push(0, src.root)
     push(1, dst.root)
     const ambiguous: Array<readonly [GNode, GNode]> = []
+    // unique isomorphic pairs that disagree with the context (e.g. code moved out of an anchored loop into a helper)
+    const deferred: Array<readonly [GNode, GNode]> = []
     for (;;) {
       const h1 = peek(0)
       const h2 = peek(1)
@@ -273,7 +303,9 @@ export const match = (src: GTree, dst: GTree, options: MatchOptions = {}): Mappi
       }
       for (const g of groups.values()) {
         if (g.a.length === 0 || g.b.length === 0) continue
-        const pairs = g.a.flatMap((a) => g.b.filter((b) => compatible(a, b) && context(a, b) >= 0).map((b) => [a, b] as const))
+        const all = candidatePairs(g.a, g.b).filter(([a, b]) => compatible(a, b))
+        const pairs = all.filter(([a, b]) => context(a, b) >= 0)
+        if (all.length === 1 && pairs.length === 0) deferred.push(all[0]!)
         if (pairs.length === 0) continue
         if (g.a.length === 1 && g.b.length === 1) {
           mapSubtrees(pairs[0]![0], pairs[0]![1])
@@ -299,6 +331,14 @@ export const match = (src: GTree, dst: GTree, options: MatchOptions = {}): Mappi
     }))
     scored.sort((x, y) => y.c - x.c || y.d - x.d || x.pos - y.pos)
     for (const { a, b } of scored) if (!m.hasSrc(a) && !m.hasDst(b) && context(a, b) >= 0) mapSubtrees(a, b)
+    // a moved subtree: matched only when nothing in it found a partner in context
+    const untouched = (tree: GTree, n: GNode, has: (x: GNode) => boolean) => {
+      for (let i = n.id; i < n.id + n.size; i++) if (has(tree.nodes[i]!)) return false
+      return true
+    }
+    for (const [a, b] of deferred) {
+      if (untouched(src, a, (x) => m.hasSrc(x)) && untouched(dst, b, (x) => m.hasDst(x))) mapSubtrees(a, b)
+    }
   }
   topDown()
 

@@ -60,7 +60,6 @@ import {
   endLine,
   indentAt,
   isDeclarationName,
-  isFunctionBoundary,
   isListedStatement,
   isReference,
   lineOf,
@@ -83,7 +82,7 @@ export interface Propagation {
   /** Identifiers renamed in the inserted code: newer name → older name. */
   readonly renames: Record<string, string>
   /** Which unit was propagated. */
-  readonly form: "statement" | "expression"
+  readonly form: "statement" | "expression" | "argument"
   /** Columns whose declaration was added to the older `Flor.make({ columns })`. */
   readonly declared: ReadonlyArray<string>
   /** Names used by the inserted code that have no counterpart (or are not in scope) in the older version. */
@@ -117,6 +116,13 @@ interface Located {
 
 type Unit =
   | { readonly form: "statement"; readonly node: ts.Statement; readonly logs: ReadonlyArray<FlorCall> }
+  | {
+    readonly form: "argument"
+    readonly call: ts.CallExpression
+    readonly arg: ts.Expression
+    readonly older: ts.CallExpression
+    readonly logs: ReadonlyArray<FlorCall>
+  }
   | { readonly form: "expression"; readonly fn: ts.ArrowFunction; readonly body: ts.Expression; readonly logs: ReadonlyArray<FlorCall> }
 
 const catching = <A>(f: () => A): Either.Either<A, AnalysisError> => {
@@ -163,18 +169,49 @@ const locate = (p: Parsed, dsl: Dsl, line: number): Located => {
 }
 
 /**
- * The unit to propagate: the innermost expression-bodied arrow around the call
- * that exists in the older version (the call is then new code in that arrow's
- * body), else the whole statement.
+ * The unit to propagate. Walking up from the log call towards its statement,
+ * the first node that has an older counterpart decides:
+ * - an arrow whose (new) expression body holds the call: "expression" form;
+ * - a call, one of whose (new) arguments holds the call — e.g. an
+ *   `Effect.tap(…)` added to an existing `.pipe(…)` — when the older call has
+ *   the same callee name and another argument matched: "argument" form;
+ * - anything else, or nothing: the whole statement ("statement" form).
  */
 const unitOf = (a: Aligned, at: Located): Unit => {
-  for (const fn of at.arrows) {
-    const partner = counterpart(a, fn)
-    if (partner !== undefined && ts.isArrowFunction(partner)) {
-      return { form: "expression", fn, body: fn.body as ts.Expression, logs: at.logs.filter((c) => contains(fn, c.node)) }
+  const first = at.logs[0]!
+  let child: ts.Node = first.node
+  for (let n: ts.Node = first.node.parent; n !== at.statement; child = n, n = n.parent) {
+    const partner = counterpart(a, n)
+    if (partner === undefined) continue
+    const logs = at.logs.filter((c) => contains(child, c.node))
+    if (ts.isArrowFunction(n) && n.body === child) return { form: "expression", fn: n, body: n.body as ts.Expression, logs }
+    if (ts.isCallExpression(n) && ts.isCallExpression(partner) && n.arguments.some((x) => x === child)) {
+      const sameCallee = calleeName(n) !== undefined && calleeName(n) === calleeName(partner)
+      const otherMatched = n.arguments.some((x) => x !== child && counterpart(a, x)?.parent === partner)
+      if (sameCallee && otherMatched) return { form: "argument", call: n, arg: child as ts.Expression, older: partner, logs }
     }
+    break
   }
   return { form: "statement", node: at.statement, logs: at.logs }
+}
+
+/** When every log call of the unit has a counterpart with the same text (after renames): the older version has them. */
+const presentAlready = (a: Aligned, at: Located): Propagation | undefined => {
+  let first: ts.Node | undefined
+  for (const call of at.logs) {
+    const partner = counterpart(a, call.node)
+    if (partner === undefined) return undefined
+    const plan = planRenames(a, call.node, undefined)
+    const code = render(a.pn.text, call.node.getStart(), call.node.getEnd(), plan.edits, "", "", [])
+    if (normalized(code) !== normalized(partner.getText())) return undefined
+    first ??= partner
+  }
+  return first === undefined ? undefined : unchanged(a, first, "statement")
+}
+
+const calleeName = (call: ts.CallExpression): string | undefined => {
+  const c = call.expression
+  return ts.isIdentifier(c) ? c.text : ts.isPropertyAccessExpression(c) ? `.${c.name.text}` : undefined
 }
 
 const lineText = (text: string, line: number): string => text.split("\n")[line - 1] ?? ""
@@ -574,17 +611,7 @@ const propagateStatement = (a: Aligned, unit: Extract<Unit, { form: "statement" 
   const stmt = unit.node
   const partnerOfStmt = counterpart(a, stmt)
   const gS = a.tn.byNode.get(stmt)
-  if (partnerOfStmt !== undefined && gS !== undefined && a.m.dst(gS)?.hash === gS.hash) {
-    return {
-      source: po.text,
-      insertedAt: startLine(partnerOfStmt),
-      renames: {},
-      form: "statement",
-      declared: [],
-      unresolved: [],
-      alreadyPresent: true
-    }
-  }
+  if (partnerOfStmt !== undefined && gS !== undefined && a.m.dst(gS)?.hash === gS.hash) return unchanged(a, partnerOfStmt, "statement")
   const parent = stmt.parent
   const siblings = statementsOf(parent) ?? []
   const index = siblings.indexOf(stmt)
@@ -631,9 +658,25 @@ const propagateStatement = (a: Aligned, unit: Extract<Unit, { form: "statement" 
     if (semi === false && code.endsWith(";")) code = code.slice(0, -1)
     if (semi === false && /^[([`+\-/]/.test(code)) code = `;${code}`
   }
+  const same = (statementsOf(olderBlock) ?? []).find((s) => normalized(s.getText()) === normalized(code))
+  if (same !== undefined) return unchanged(a, same, "statement")
   const placement = anchor !== undefined ? placeAfter(older, anchor, indent, code) : placeFirst(older, olderBlock, indent, code)
   return finish(a, unit.logs, placement, code, plan, options, "statement")
 }
+
+/** Code compared for "already present": no whitespace, no trailing semicolons. */
+const normalized = (code: string): string => code.replace(/\s+/g, "").replace(/;+$/, "").replace(/^;+/, "")
+
+/** The older version already holds the code, at `at`. */
+const unchanged = (a: Aligned, at: ts.Node, form: Propagation["form"]): Propagation => ({
+  source: a.po.text,
+  insertedAt: startLine(at),
+  renames: {},
+  form,
+  declared: [],
+  unresolved: [],
+  alreadyPresent: true
+})
 
 const finish = (
   a: Aligned,
@@ -642,16 +685,20 @@ const finish = (
   code: string,
   plan: RenamePlan,
   options: PropagateOptions,
-  form: "statement" | "expression"
+  form: Propagation["form"]
 ): Propagation => {
   const decl = options.declareColumns === false
     ? { edits: [], declared: [] }
     : declarationEdits(a.pn, a.dn, a.po, logs, olderMakeResolver(a.po, a.dold, a))
-  const edits = [...decl.edits, placement.edit]
+  const crlf = a.po.text.includes("\r\n")
+  const nl = (t: string) => (crlf ? t.replace(/\r?\n/g, "\r\n") : t)
+  const main: Edit = { ...placement.edit, text: nl(placement.edit.text) }
+  const codeOffset = nl(placement.edit.text.slice(0, placement.codeOffset)).length
+  const edits = [...decl.edits.map((e) => ({ ...e, text: nl(e.text) })), main]
   const source = applyEdits(a.po.text, edits)
-  const codeStart = shift(placement.edit.start, edits, placement.edit) + placement.codeOffset
+  const codeStart = shift(main.start, edits, main) + codeOffset
   const unresolved = new Set(plan.unresolved)
-  for (const n of outOfScope(source, a.po.fileName, codeStart, codeStart + code.length, plan.expected)) unresolved.add(n)
+  for (const n of outOfScope(source, a.po.fileName, codeStart, codeStart + nl(code).length, plan.expected)) unresolved.add(n)
   return {
     source,
     insertedAt: lineOf(ts.createSourceFile("x.ts", source, ts.ScriptTarget.ES2022, false), codeStart),
@@ -716,9 +763,54 @@ const propagateExpression = (a: Aligned, unit: Extract<Unit, { form: "expression
   const fromIndent = indentAt(pn.text, unit.body.getStart())
   const toIndent = indentAt(po.text, oldBody.getStart())
   const code = render(pn.text, unit.body.getStart(), unit.body.getEnd(), edits, fromIndent, toIndent, templateRanges(unit.body))
+  if (normalized(code) === normalized(oldBody.getText())) return unchanged(a, oldBody, "expression")
   const placement: Placement = { edit: { start: oldBody.getStart(), end: oldBody.getEnd(), text: code }, codeOffset: 0 }
   const newLogs = a.dn.ordered.filter((c) => c.kind === "log" && contains(unit.body, c.node) && !contains(innerNode, c.node))
   return finish(a, newLogs, placement, code, plan, options, "expression")
+}
+
+const propagateArgument = (a: Aligned, unit: Extract<Unit, { form: "argument" }>, options: PropagateOptions): Propagation => {
+  const { pn, po } = a
+  const older = po.text
+  const args = unit.call.arguments
+  const index = args.indexOf(unit.arg)
+  let prev: ts.Node | undefined
+  for (let k = index - 1; k >= 0 && prev === undefined; k--) {
+    const partner = counterpart(a, args[k]!)
+    if (partner !== undefined && partner.parent === unit.older) prev = partner
+  }
+  const oldArgs = unit.older.arguments
+  const anchorNode = prev ?? oldArgs[0]
+  const multiline = anchorNode !== undefined && oldArgs.length > 0 &&
+    lineOf(po.sf, oldArgs[0]!.getStart()) !== lineOf(po.sf, unit.older.getStart())
+  const indent = anchorNode === undefined ? "" : indentAt(older, anchorNode.getStart())
+  const plan = planRenames(a, unit.arg, undefined)
+  const code = render(pn.text, unit.arg.getStart(), unit.arg.getEnd(), plan.edits, indentAt(pn.text, unit.arg.getStart()), indent, templateRanges(unit.arg))
+  const same = oldArgs.find((x) => normalized(x.getText()) === normalized(code))
+  if (same !== undefined) return unchanged(a, same, "argument")
+  let placement: Placement
+  if (prev !== undefined) {
+    const last = prev === oldArgs[oldArgs.length - 1]
+    if (last && oldArgs.hasTrailingComma) {
+      const comma = older.indexOf(",", prev.getEnd()) + 1
+      placement = multiline
+        ? { edit: { start: comma, end: comma, text: `\n${indent}${code},` }, codeOffset: 1 + indent.length }
+        : { edit: { start: comma, end: comma, text: ` ${code},` }, codeOffset: 1 }
+    } else {
+      placement = multiline
+        ? { edit: { start: prev.getEnd(), end: prev.getEnd(), text: `,\n${indent}${code}` }, codeOffset: 2 + indent.length }
+        : { edit: { start: prev.getEnd(), end: prev.getEnd(), text: `, ${code}` }, codeOffset: 2 }
+    }
+  } else if (anchorNode !== undefined) {
+    const at = anchorNode.getStart()
+    placement = multiline
+      ? { edit: { start: at, end: at, text: `${code},\n${indent}` }, codeOffset: 0 }
+      : { edit: { start: at, end: at, text: `${code}, ` }, codeOffset: 0 }
+  } else {
+    const open = older.indexOf("(", unit.older.expression.getEnd()) + 1
+    placement = { edit: { start: open, end: open, text: code }, codeOffset: 0 }
+  }
+  return finish(a, unit.logs, placement, code, plan, options, "argument")
 }
 
 /**
@@ -733,8 +825,18 @@ export const propagate = (
 ): Either.Either<Propagation, AnalysisError> =>
   catching(() => {
     const a = align(newer, older, options)
-    const unit = unitOf(a, locate(a.pn, a.dn, line))
-    return unit.form === "statement" ? propagateStatement(a, unit, options, line) : propagateExpression(a, unit, options, line)
+    const at = locate(a.pn, a.dn, line)
+    const present = presentAlready(a, at)
+    if (present !== undefined) return present
+    const unit = unitOf(a, at)
+    switch (unit.form) {
+      case "statement":
+        return propagateStatement(a, unit, options, line)
+      case "expression":
+        return propagateExpression(a, unit, options, line)
+      case "argument":
+        return propagateArgument(a, unit, options)
+    }
   })
 
 // ---------------------------------------------------------------------------------------------
