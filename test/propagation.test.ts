@@ -66,10 +66,20 @@ describe("statement propagation (GumTree) over version pairs", () => {
         const column = columnAt(newer, c.lines[i]!)
         expect(column).toBeDefined()
         if (!s.alreadyPresent) {
-          expect(s.source.split("\n").slice(s.insertedAt - 1, s.insertedAt + 3).join("\n")).toContain(`"${column}"`)
+          const inserted = s.source.split("\n").slice(s.insertedAt - 1, s.insertedTo).join("\n")
+          expect(inserted).toContain(`"${column}"`)
+
         }
         expect(s.unresolved).toEqual([])
       })
+      // the rest of the older file is byte-identical: without column declarations, removing the inserted lines gives it back
+      const older = read(c.case, "older.ts")
+      const bare = propagate(newer, c.lines[0]!, older, { declareColumns: false })
+      if (Either.isRight(bare) && bare.right.form === "statement" && !bare.right.alreadyPresent) {
+        const lines = bare.right.source.split("\n")
+        lines.splice(bare.right.insertedAt - 1, bare.right.insertedTo - bare.right.insertedAt + 1)
+        expect(lines.join("\n")).toBe(older)
+      }
       // propagating again into the result changes nothing
       for (const line of c.lines) {
         const again = propagate(newer, line, source)

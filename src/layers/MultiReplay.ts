@@ -171,7 +171,7 @@ export const plan = (request: ReplayRequest) =>
 
     // 3. Estimates from profiling records.
     const profile = yield* store.dataframe(["flor.iter_s", "flor.nested_s"])
-    const top = yield* store.dataframe(["flor.startup_s", "flor.prefix_s", "flor.suffix_s"])
+    const top = yield* store.dataframe(["flor.startup_s", "flor.prefix_s", "flor.suffix_s", "flor.restore_s"])
     const checkpoints = yield* store.checkpoints
     const perRun = Math.max(1, Math.floor(request.jobs / Math.max(1, selected.length)))
     return selected.map((run): PlannedRun => {
@@ -181,10 +181,11 @@ export const plan = (request: ReplayRequest) =>
       const iter = iterRows.map((r) => num(r["flor.iter_s"]))
       const nested = iterRows.map((r) => num(r["flor.nested_s"]))
       const t = top.rows.find(mine) ?? {}
+      const measured = num(t["flor.restore_s"])
       const restore = new Map(
         checkpoints.filter((c) => c.run.tstamp === run.tstamp && c.run.filename === run.filename).map((c) => [
           c.checkpoint.iteration,
-          (restoreRatio * c.checkpoint.materializeMs) / 1000
+          measured > 0 ? measured : (restoreRatio * c.checkpoint.materializeMs) / 1000
         ])
       )
       const n = iter.length

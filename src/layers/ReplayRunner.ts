@@ -106,7 +106,14 @@ export const runReplay = (job: ReplayJob): Effect.Effect<ReplaySummary, ReplayEr
         ),
       { concurrency: "unbounded" }
     ).pipe(Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))))
-    const records = results.flatMap((r: ReplayResult) => r.records)
+    const restores = results.flatMap((r: ReplayResult) => r.restores.map((x) => x.seconds))
+    const records = [
+      ...results.flatMap((r: ReplayResult) => r.records),
+      // Restore time is known only once a replay restores: keep it with the run, for the cost model.
+      ...(restores.length > 0
+        ? [{ path: [], name: "flor.restore_s", value: restores.reduce((a, b) => a + b, 0) / restores.length }]
+        : [])
+    ]
     const written = yield* Effect.mapError(store.backfill(key, records), (e) => fail(e.message))
     const first = results.find((r) => r.divergence !== null)
     return {

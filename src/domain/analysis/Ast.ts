@@ -88,12 +88,6 @@ export const contains = (outer: ts.Node, inner: ts.Node): boolean => {
   return false
 }
 
-/** A function-like node: its body is evaluated later, not where it is written. */
-export const isFunctionBoundary = (node: ts.Node): node is ts.FunctionLikeDeclaration =>
-  ts.isArrowFunction(node) || ts.isFunctionExpression(node) || ts.isFunctionDeclaration(node) ||
-  ts.isMethodDeclaration(node) || ts.isGetAccessorDeclaration(node) || ts.isSetAccessorDeclaration(node) ||
-  ts.isConstructorDeclaration(node)
-
 /** Whether a node is an element of a statement list (block, file, case clause, module block). */
 export const isListedStatement = (node: ts.Node): node is ts.Statement => {
   const p = node.parent

@@ -18,7 +18,9 @@
  *    position in the file. A unique pair that disagrees with that context (code
  *    moved, e.g. out of an anchored loop into a helper) is deferred: its
  *    children are tried in context first, and it is matched at the end only if
- *    nothing in either subtree found a partner;
+ *    nothing in either subtree found a partner. Groups of more than 400
+ *    candidate pairs (many copies of one subtree) pair each node only with the 3
+ *    nearest by relative position, to stay clear of quadratic blow-ups;
  * 2. bottom-up: a container whose descendants are mostly matched (Dice ≥ 0.5)
  *    is matched with the best same-label candidate among the ancestors of its
  *    descendants' partners, then recovery runs inside it;

@@ -3,52 +3,76 @@
  * statement added to today's script (`newer`) is carried into a past version
  * (`older`) of that script, which then replays with it.
  *
- * The unit propagated. Given a line of `newer` holding a `log(...)` call:
+ * The unit propagated. Given a 1-based line of `newer` where a `log(...)` call
+ * starts (or, failing that, a line inside one), "the statement" is the
+ * innermost statement containing the call that is an element of a statement
+ * list (block, file, case clause) — e.g. `yield* flor.log("grad", g)`, a whole
+ * `if (…) yield* log(…)`, `const n = yield* flor.log("n", x)`, or a whole
+ * `yield* x.pipe(Effect.tap((v) => flor.log(…)))`. Calls on one line in two
+ * different statements are refused ("NoStatement"). Then, walking up from the
+ * call towards that statement, the first node with an older counterpart decides
+ * the form:
  *
- * - "statement" form: the innermost statement that contains the call, is an
- *   element of a statement list (block, file, case clause) and is not across a
- *   function boundary from the call — e.g. `yield* flor.log("grad", g)`, or a
- *   whole `if (…) yield* log(…)`, or `const n = yield* flor.log("n", x)`. It
- *   goes after the older counterpart of its previous sibling statement (else of
- *   an earlier sibling; else first in the older counterpart of its block).
- * - "expression" form: the call is in the expression body of an arrow with no
- *   statement in between, e.g. `(loss) => Effect.zipRight(flor.log("loss",
- *   loss), flor.log("step_loss", loss * 2))`. Supported when the older
- *   counterpart of that arrow has an expression body whose own counterpart is a
- *   part of the newer body (here: the older `flor.log("loss", l)`): the older
- *   body is replaced by the newer one, with the older body's text kept verbatim
- *   where its counterpart was (so the wrapper, here `Effect.zipRight(…, …)`,
- *   is what gets inserted). Anything else fails with an "Unsupported" or
- *   "Unmapped" error that says what to do by hand.
+ * - "expression": an arrow whose expression body holds the call, e.g.
+ *   `(loss) => Effect.zipRight(flor.log("loss", loss), flor.log("step_loss",
+ *   loss * 2))` where the older arrow is `(l) => flor.log("loss", l)`. Supported
+ *   when the older arrow has an expression body whose counterpart is a part of
+ *   the newer body: the older body is replaced by the newer one, with the older
+ *   body's own text kept verbatim where its counterpart sits (what gets inserted
+ *   is the wrapper, here `Effect.zipRight(…, flor.log("step_loss", l * 2))`).
+ *   An older block body is refused ("Unsupported": add it to the block by hand),
+ *   and so is an older body that is not a part of the newer one.
+ * - "argument": a call one of whose arguments is new and holds the log call,
+ *   e.g. an `Effect.tap((loss) => flor.log("grad", …))` added to an existing
+ *   `.pipe(…)`; the older call must have the same callee name and another
+ *   argument matched. The argument goes after the counterpart of its previous
+ *   argument (else first), in the older call's single- or multi-line layout.
+ * - "statement", otherwise: the statement goes after the older counterpart of
+ *   its previous sibling statement, else of an earlier sibling, else first in
+ *   the older counterpart of its block (right after `{`); when neither the
+ *   block nor an earlier sibling has a counterpart: "Unmapped".
  *
- * Alignment: GumTree (see GumTree.ts) over the two ASTs, with same-name
- * `loop`/`iteration` calls as anchors and log calls of different columns kept
- * apart.
+ * If every log call of the unit already has a counterpart with the same text
+ * (after renames), or the same statement/argument/body text is already there,
+ * `older` is returned unchanged with `alreadyPresent: true`.
+ *
+ * Alignment: GumTree (GumTree.ts) over the two ASTs, with same-name
+ * `loop`/`iteration` calls and same-column `log` calls (when a name occurs as
+ * many times in both versions) as anchors; calls with different loop names or
+ * columns, and method calls with different method names, are never matched.
  *
  * Renames: an identifier of the inserted code that resolves (in `newer`) to a
- * declaration outside the inserted code, whose declaration name is matched to
- * a differently named declaration in `older`, is renamed to the older name
- * (property names after `.`, object keys and the column string are never
- * touched; `{ loss }` becomes `{ loss: l }`). Names whose declaration has no
- * counterpart, or that do not resolve at the insertion point of the result,
- * are reported in `unresolved`.
+ * declaration outside the inserted code, whose declaration name is matched to a
+ * differently named declaration in `older`, takes the older name (an imported
+ * name counts for its local alias: `log` → `record` for `import { log as
+ * record }`). Property names after `.`, object keys and the column string are
+ * never touched; `{ loss }` becomes `{ loss: l }`; a rename that a declaration
+ * inside the inserted code would capture is refused. Names whose declaration has
+ * no counterpart, or that do not resolve at the insertion point of the result,
+ * are reported in `unresolved` (the caller may add imports for them).
  *
  * Layout: the rest of `older` stays byte-identical, except for the column
  * declarations below. The inserted line takes the indentation of its previous
  * sibling (or of the block's first statement); further lines of a multi-line
- * statement keep their indentation relative to the first; a trailing `;`
- * follows the older block's style (and a leading `;` guards ASI in
- * semicolon-less code). Leading comments of the newer statement are not carried.
+ * unit keep their indentation relative to the first (template literals are left
+ * alone); a trailing `;` follows the older block's (else file's) majority
+ * style, and a leading `;` guards ASI in semicolon-free code; CRLF files get
+ * CRLF. Comments above the newer statement are not carried.
  *
  * Column declarations (option `declareColumns`, on by default): a typed
- * `flor.log("grad", …)` needs `grad` declared in `Flor.make({ columns })`,
- * else the older version cannot run it. When the older `columns` object literal
- * lacks a column the inserted code logs, the newer declaration (`grad:
- * Schema.Number`) is appended to it; `declared` lists them.
+ * `flor.log("grad", …)` needs `grad` in `Flor.make({ columns })`, or the older
+ * version cannot run it (`Flor.make`'s log has no codec for it). When the older
+ * `columns` object literal lacks a column the inserted code logs, the newer
+ * declaration (`grad: Schema.Number`) is appended to it, following its single-
+ * or multi-line layout and trailing comma; `declared` lists them.
  *
- * `lineDiffPropagate` is the baseline: a plain line diff (LCS over lines, no
- * parsing except to find the statement's lines), inserting the statement's
- * lines verbatim after the older line matched to the line before it.
+ * `lineDiffPropagate` is the baseline: a plain line diff (LCS over lines; the
+ * `diff` package is not a dependency), inserting the statement's lines (just
+ * the log call's line when the call sits in an arrow's expression body)
+ * verbatim after the older line that the LCS matches to the line before them;
+ * it fails when that line is unmatched. No renames, no re-indentation. It parses
+ * `newer` only to find the statement's lines, and declares columns like
+ * `propagate`, so that the comparison measures placement.
  *
  * @since 0.1.0
  */
@@ -77,8 +101,10 @@ import { buildTree, type GNode, type GTree, type Mapping, match } from "./GumTre
 export interface Propagation {
   /** `older` with the statement inserted. */
   readonly source: string
-  /** 1-based line of `source` where the inserted code starts. */
+  /** 1-based line of `source` where the inserted (or rewritten) code starts. */
   readonly insertedAt: number
+  /** 1-based line of `source` where it ends (`insertedAt` for one line). */
+  readonly insertedTo: number
   /** Identifiers renamed in the inserted code: newer name → older name. */
   readonly renames: Record<string, string>
   /** Which unit was propagated. */
@@ -123,7 +149,16 @@ type Unit =
     readonly older: ts.CallExpression
     readonly logs: ReadonlyArray<FlorCall>
   }
-  | { readonly form: "expression"; readonly fn: ts.ArrowFunction; readonly body: ts.Expression; readonly logs: ReadonlyArray<FlorCall> }
+  | {
+    readonly form: "expression"
+    /** The new expression (newer) that wraps `inner`. */
+    readonly outer: ts.Node
+    /** The part of `outer` whose counterpart is `target`. */
+    readonly inner: ts.Node
+    /** The older expression that `outer` replaces. */
+    readonly target: ts.Node
+    readonly logs: ReadonlyArray<FlorCall>
+  }
 
 const catching = <A>(f: () => A): Either.Either<A, AnalysisError> => {
   try {
@@ -177,14 +212,39 @@ const locate = (p: Parsed, dsl: Dsl, line: number): Located => {
  *   the same callee name and another argument matched: "argument" form;
  * - anything else, or nothing: the whole statement ("statement" form).
  */
-const unitOf = (a: Aligned, at: Located): Unit => {
-  const first = at.logs[0]!
+const unitOf = (a: Aligned, at: Located, line: number): Unit => {
+  // the new log calls: those without a counterpart (a line may also hold an existing one)
+  const fresh = at.logs.filter((c) => counterpart(a, c.node) === undefined)
+  const first = fresh[0] ?? at.logs[0]!
   let child: ts.Node = first.node
   for (let n: ts.Node = first.node.parent; n !== at.statement; child = n, n = n.parent) {
     const partner = counterpart(a, n)
     if (partner === undefined) continue
-    const logs = at.logs.filter((c) => contains(child, c.node))
-    if (ts.isArrowFunction(n) && n.body === child) return { form: "expression", fn: n, body: n.body as ts.Expression, logs }
+    const logs = fresh.filter((c) => contains(child, c.node))
+    const inner = wrappedPart(a, child, partner, logs)
+    if (inner !== undefined) return { form: "expression", outer: child, inner, target: counterpart(a, inner)!, logs }
+    if (ts.isArrowFunction(n) && n.body === child && ts.isArrowFunction(partner)) {
+      if (ts.isBlock(partner.body)) {
+        throw analysisError(
+          "Unsupported",
+          a.pn.fileName,
+          line,
+          `the log call of line ${line} is in an arrow's expression body, but its counterpart in ${a.po.fileName} ` +
+            `(line ${startLine(partner)}) has a block body: add the statement to that block by hand`
+        )
+      }
+      const same = isomorphicPart(a, child, partner.body)
+      if (same !== undefined && !logs.some((c) => contains(same, c.node))) {
+        return { form: "expression", outer: child, inner: same, target: partner.body, logs }
+      }
+      throw analysisError(
+        "Unsupported",
+        a.pn.fileName,
+        line,
+        `cannot propagate the log call of line ${line}: the older arrow body (${a.po.fileName} line ${startLine(partner.body)}) ` +
+          `is not a part of the newer one, so there is no wrapper to insert (rewrite that body by hand)`
+      )
+    }
     if (ts.isCallExpression(n) && ts.isCallExpression(partner) && n.arguments.some((x) => x === child)) {
       const sameCallee = calleeName(n) !== undefined && calleeName(n) === calleeName(partner)
       const otherMatched = n.arguments.some((x) => x !== child && counterpart(a, x)?.parent === partner)
@@ -193,6 +253,34 @@ const unitOf = (a: Aligned, at: Located): Unit => {
     break
   }
   return { form: "statement", node: at.statement, logs: at.logs }
+}
+
+/** The outermost part of `outer` whose counterpart is a child of `olderParent` (and holds none of the new log calls). */
+const wrappedPart = (a: Aligned, outer: ts.Node, olderParent: ts.Node, logs: ReadonlyArray<FlorCall>): ts.Node | undefined => {
+  let found: ts.Node | undefined
+  const visit = (n: ts.Node): void => {
+    if (found !== undefined) return
+    if (counterpart(a, n)?.parent === olderParent && !logs.some((c) => contains(n, c.node))) {
+      found = n
+      return
+    }
+    ts.forEachChild(n, visit)
+  }
+  ts.forEachChild(outer, visit)
+  return found
+}
+
+/** A part of `outer` identical to the older node `target`. */
+const isomorphicPart = (a: Aligned, outer: ts.Node, target: ts.Node): ts.Node | undefined => {
+  const hash = a.to.byNode.get(target)?.hash
+  let found: ts.Node | undefined
+  const visit = (n: ts.Node): void => {
+    if (found !== undefined) return
+    if (a.tn.byNode.get(n)?.hash === hash) found = n
+    else ts.forEachChild(n, visit)
+  }
+  ts.forEachChild(outer, visit)
+  return found
 }
 
 /** When every log call of the unit has a counterpart with the same text (after renames): the older version has them. */
@@ -216,11 +304,16 @@ const calleeName = (call: ts.CallExpression): string | undefined => {
 
 const lineText = (text: string, line: number): string => text.split("\n")[line - 1] ?? ""
 
-/** The key that must agree for two nodes to be matched: loop/iteration name, log column. */
+/**
+ * The key that must agree for two nodes to be matched: for DSL calls, the kind
+ * and name (loop/iteration name, log column); for other method calls, the
+ * method name (`Effect.zipRight(…)` is never matched with `Effect.gen(…)`).
+ */
 const keyer = (dsl: Dsl) => (node: ts.Node): string => {
   if (!ts.isCallExpression(node)) return ""
   const c = dsl.calls.get(node)
-  return c === undefined ? "" : `${c.kind}:${c.name ?? "?"}`
+  if (c !== undefined) return `${c.kind}:${c.name ?? "?"}`
+  return ts.isPropertyAccessExpression(node.expression) ? `.${node.expression.name.text}` : ""
 }
 
 const anchorsOf = (tn: GTree, to: GTree, dn: Dsl, dold: Dsl): Array<readonly [GNode, GNode]> => {
@@ -275,11 +368,6 @@ const align = (newer: string, older: string, options: PropagateOptions): Aligned
 const counterpart = (a: Aligned, node: ts.Node): ts.Node | undefined => {
   const g = a.tn.byNode.get(node)
   return g === undefined ? undefined : a.m.dst(g)?.node
-}
-
-const origin = (a: Aligned, node: ts.Node): ts.Node | undefined => {
-  const g = a.to.byNode.get(node)
-  return g === undefined ? undefined : a.m.src(g)?.node
 }
 
 /**
@@ -671,6 +759,7 @@ const normalized = (code: string): string => code.replace(/\s+/g, "").replace(/;
 const unchanged = (a: Aligned, at: ts.Node, form: Propagation["form"]): Propagation => ({
   source: a.po.text,
   insertedAt: startLine(at),
+  insertedTo: endLine(at),
   renames: {},
   form,
   declared: [],
@@ -699,9 +788,11 @@ const finish = (
   const codeStart = shift(main.start, edits, main) + codeOffset
   const unresolved = new Set(plan.unresolved)
   for (const n of outOfScope(source, a.po.fileName, codeStart, codeStart + nl(code).length, plan.expected)) unresolved.add(n)
+  const lines = ts.createSourceFile("x.ts", source, ts.ScriptTarget.ES2022, false)
   return {
     source,
-    insertedAt: lineOf(ts.createSourceFile("x.ts", source, ts.ScriptTarget.ES2022, false), codeStart),
+    insertedAt: lineOf(lines, codeStart),
+    insertedTo: lineOf(lines, codeStart + nl(code).length),
     renames: plan.renames,
     form,
     declared: decl.declared,
@@ -710,63 +801,20 @@ const finish = (
   }
 }
 
-const propagateExpression = (a: Aligned, unit: Extract<Unit, { form: "expression" }>, options: PropagateOptions, line: number): Propagation => {
+const propagateExpression = (a: Aligned, unit: Extract<Unit, { form: "expression" }>, options: PropagateOptions): Propagation => {
   const { pn, po } = a
-  const oldFn = counterpart(a, unit.fn)
-  if (oldFn === undefined || !ts.isArrowFunction(oldFn)) {
-    throw analysisError(
-      "Unmapped",
-      pn.fileName,
-      line,
-      `cannot place the log call of line ${line}: it is in the body of an arrow function (line ${startLine(unit.fn)}) ` +
-        `that has no counterpart in ${po.fileName}`
-    )
-  }
-  if (ts.isBlock(oldFn.body)) {
-    throw analysisError(
-      "Unsupported",
-      pn.fileName,
-      line,
-      `the log call of line ${line} is in an arrow's expression body, but its counterpart in ${po.fileName} ` +
-        `(line ${startLine(oldFn)}) has a block body: add the statement to that block by hand`
-    )
-  }
-  const oldBody = oldFn.body
-  let inner = origin(a, oldBody)
-  if (inner === undefined || inner === unit.body || !contains(unit.body, inner)) {
-    // fall back to a part of the newer body identical to the older body
-    const target = a.to.byNode.get(oldBody)?.hash
-    inner = undefined
-    const visit = (n: ts.Node): void => {
-      if (inner !== undefined) return
-      if (n !== unit.body && a.tn.byNode.get(n)?.hash === target) inner = n
-      else ts.forEachChild(n, visit)
-    }
-    visit(unit.body)
-  }
-  const logsOutside = unit.logs.filter((c) => inner === undefined || !contains(inner, c.node))
-  if (inner === undefined || logsOutside.length === 0) {
-    throw analysisError(
-      "Unsupported",
-      pn.fileName,
-      line,
-      `cannot propagate the log call of line ${line}: the older arrow body (${po.fileName} line ${startLine(oldBody)}) ` +
-        `is not a part of the newer one, so there is no wrapper to insert (rewrite that body by hand)`
-    )
-  }
-  const innerNode: ts.Node = inner
-  const plan = planRenames(a, unit.body, innerNode)
+  const { outer, inner, target } = unit
+  const plan = planRenames(a, outer, inner)
   const edits: Array<Edit & { verbatim?: boolean }> = [
     ...plan.edits,
-    { start: innerNode.getStart(), end: innerNode.getEnd(), text: oldBody.getText(), verbatim: true }
+    { start: inner.getStart(), end: inner.getEnd(), text: target.getText(), verbatim: true }
   ]
-  const fromIndent = indentAt(pn.text, unit.body.getStart())
-  const toIndent = indentAt(po.text, oldBody.getStart())
-  const code = render(pn.text, unit.body.getStart(), unit.body.getEnd(), edits, fromIndent, toIndent, templateRanges(unit.body))
-  if (normalized(code) === normalized(oldBody.getText())) return unchanged(a, oldBody, "expression")
-  const placement: Placement = { edit: { start: oldBody.getStart(), end: oldBody.getEnd(), text: code }, codeOffset: 0 }
-  const newLogs = a.dn.ordered.filter((c) => c.kind === "log" && contains(unit.body, c.node) && !contains(innerNode, c.node))
-  return finish(a, newLogs, placement, code, plan, options, "expression")
+  const fromIndent = indentAt(pn.text, outer.getStart())
+  const toIndent = indentAt(po.text, target.getStart())
+  const code = render(pn.text, outer.getStart(), outer.getEnd(), edits, fromIndent, toIndent, templateRanges(outer))
+  if (normalized(code) === normalized(target.getText())) return unchanged(a, target, "expression")
+  const placement: Placement = { edit: { start: target.getStart(), end: target.getEnd(), text: code }, codeOffset: 0 }
+  return finish(a, unit.logs, placement, code, plan, options, "expression")
 }
 
 const propagateArgument = (a: Aligned, unit: Extract<Unit, { form: "argument" }>, options: PropagateOptions): Propagation => {
@@ -828,12 +876,12 @@ export const propagate = (
     const at = locate(a.pn, a.dn, line)
     const present = presentAlready(a, at)
     if (present !== undefined) return present
-    const unit = unitOf(a, at)
+    const unit = unitOf(a, at, line)
     switch (unit.form) {
       case "statement":
         return propagateStatement(a, unit, options, line)
       case "expression":
-        return propagateExpression(a, unit, options, line)
+        return propagateExpression(a, unit, options)
       case "argument":
         return propagateArgument(a, unit, options)
     }
@@ -913,9 +961,11 @@ export const lineDiffPropagate = (
     const edits = [...decl.edits, edit]
     const source = applyEdits(older, edits)
     const codeStart = shift(edit.start, edits, edit) + (atEnd ? 1 : 0)
+    const lines = ts.createSourceFile("x.ts", source, ts.ScriptTarget.ES2022, false)
     return {
       source,
-      insertedAt: lineOf(ts.createSourceFile("x.ts", source, ts.ScriptTarget.ES2022, false), codeStart),
+      insertedAt: lineOf(lines, codeStart),
+      insertedTo: lineOf(lines, codeStart + code.length),
       renames: {},
       form: whole ? "statement" : "expression",
       declared: decl.declared,
