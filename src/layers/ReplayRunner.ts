@@ -114,7 +114,8 @@ export const runReplay = (job: ReplayJob): Effect.Effect<ReplaySummary, ReplayEr
         ? [{ path: [], name: "flor.restore_s", value: restores.reduce((a, b) => a + b, 0) / restores.length }]
         : [])
     ]
-    const written = yield* Effect.mapError(store.backfill(key, records), (e) => fail(e.message))
+    const stored = yield* Effect.mapError(store.backfill(key, records), (e) => fail(e.message))
+    const written = stored - (restores.length > 0 ? 1 : 0)
     const first = results.find((r) => r.divergence !== null)
     return {
       written,
