@@ -6,6 +6,9 @@
  *
  * Each size is a fresh SQLite store populated through `Store.ingest` with synthetic
  * epoch × step runs. Run with `npx tsx bench/dataframe.ts`; writes `bench/results/dataframe.json`.
+ * Besides wall time, each measurement records the process's CPU time (user + system, all
+ * threads): on a loaded machine the wall-time ratios swing with the other load, the CPU ones
+ * much less.
  */
 import * as fs from "node:fs"
 import Database from "better-sqlite3"
@@ -35,8 +38,8 @@ import {
 
 const RUNS = 10
 const SIZES: ReadonlyArray<{ readonly epochs: number; readonly steps: number; readonly reps: number }> = [
-  { epochs: 10, steps: 100, reps: 5 }, // 10 runs × 1,000 = 10k records
-  { epochs: 100, steps: 100, reps: 5 }, // 100k
+  { epochs: 10, steps: 100, reps: 15 }, // 10 runs × 1,000 = 10k records (more reps: ~15 ms each, noisy)
+  { epochs: 100, steps: 100, reps: 7 }, // 100k
   { epochs: 100, steps: 1000, reps: 3 } // 1M
 ]
 const TARGET_RATIO = 1.5
@@ -99,6 +102,14 @@ const rawScan = (stmt: Database.Statement) => {
   return acc > 0 ? n : -n
 }
 
+/** Wall and CPU milliseconds taken by `f`. */
+const timeCpu = async (f: () => unknown): Promise<[number, number]> => {
+  const cpu0 = process.cpuUsage()
+  const [wall] = await time(f)
+  const cpu = process.cpuUsage(cpu0)
+  return [wall, (cpu.user + cpu.system) / 1000]
+}
+
 /** Runs the benchmark; prints its table and writes `bench/results/dataframe.json`. */
 export const runDataframeBench = async (): Promise<Record<string, unknown>> => {
   const sizes: Array<Record<string, unknown>> = []
@@ -149,24 +160,40 @@ export const runDataframeBench = async (): Promise<Record<string, unknown>> => {
         const raw: Array<number> = []
         const storeMs: Array<number> = []
         const typedMs: Array<number> = []
+        const rawCpu: Array<number> = []
+        const storeCpu: Array<number> = []
+        const typedCpu: Array<number> = []
         for (let rep = 0; rep < reps; rep++) {
           const order = [0, 1, 2].map((k) => (k + rep) % 3)
           for (const k of order) {
             collectGarbage()
-            if (k === 0) raw.push((await time(() => check(rawScan(stmt), "raw scan")))[0])
-            else if (k === 1) storeMs.push((await time(async () => check((await storeFrame()).rows.length, "store")))[0])
-            else typedMs.push((await time(async () => check((await typedFrame()).rows.length, "flor")))[0])
+            if (k === 0) {
+              const [w, c] = await timeCpu(() => check(rawScan(stmt), "raw scan"))
+              raw.push(w)
+              rawCpu.push(c)
+            } else if (k === 1) {
+              const [w, c] = await timeCpu(async () => check((await storeFrame()).rows.length, "store"))
+              storeMs.push(w)
+              storeCpu.push(c)
+            } else {
+              const [w, c] = await timeCpu(async () => check((await typedFrame()).rows.length, "flor"))
+              typedMs.push(w)
+              typedCpu.push(c)
+            }
           }
         }
         const r = median(raw)
         const s = median(storeMs)
         const t = median(typedMs)
+        const rc = median(rawCpu)
+        const sc = median(storeCpu)
+        const tc = median(typedCpu)
         const label = `${records / 1000}k`
         rows.push(
-          [label, "raw better-sqlite3 scan", round(r, 1), round((r * 1e6) / records), 1],
-          [label, "store.dataframe([\"loss\"])", round(s, 1), round((s * 1e6) / records), round(s / r)],
-          [label, "flor.dataframe(\"loss\")", round(t, 1), round((t * 1e6) / records), round(t / r)],
-          [label, "(populate: 10 x Store.ingest)", round(ingestMs, 1), round((ingestMs * 1e6) / records), null]
+          [label, "raw better-sqlite3 scan", round(r, 1), round((r * 1e6) / records), 1, round(rc, 1), 1],
+          [label, "store.dataframe([\"loss\"])", round(s, 1), round((s * 1e6) / records), round(s / r), round(sc, 1), round(sc / rc)],
+          [label, "flor.dataframe(\"loss\")", round(t, 1), round((t * 1e6) / records), round(t / r), round(tc, 1), round(tc / rc)],
+          [label, "(populate: 10 x Store.ingest)", round(ingestMs, 1), round((ingestMs * 1e6) / records), null, null, null]
         )
         sizes.push({
           records,
@@ -183,6 +210,11 @@ export const runDataframeBench = async (): Promise<Record<string, unknown>> => {
           flor_dataframe_median_ms: round(t),
           store_ratio: round(s / r),
           flor_ratio: round(t / r),
+          raw_scan_cpu_ms: rawCpu.map((x) => round(x)),
+          store_dataframe_cpu_ms: storeCpu.map((x) => round(x)),
+          flor_dataframe_cpu_ms: typedCpu.map((x) => round(x)),
+          store_cpu_ratio: round(sc / rc),
+          flor_cpu_ratio: round(tc / rc),
           store_target_met: s / r <= TARGET_RATIO,
           flor_target_met: t / r <= TARGET_RATIO
         })
@@ -196,13 +228,14 @@ export const runDataframeBench = async (): Promise<Record<string, unknown>> => {
   }
   const table: Table = {
     title: "dataframe(\"loss\") vs raw SQLite scan (median after warm-up)",
-    headers: ["records", "variant", "ms", "ns/row", "x raw"],
+    headers: ["records", "variant", "ms", "ns/row", "x raw", "cpu ms", "cpu x raw"],
     rows,
     notes: [
       `target: <= ${TARGET_RATIO}x the raw scan`,
       ...sizes.map((s) =>
         `${String(s["records"])}: store ${s["store_target_met"] ? "met" : "MISSED"} (${String(s["store_ratio"])}x), ` +
-        `flor ${s["flor_target_met"] ? "met" : "MISSED"} (${String(s["flor_ratio"])}x)`
+        `flor ${s["flor_target_met"] ? "met" : "MISSED"} (${String(s["flor_ratio"])}x); ` +
+        `cpu: store ${String(s["store_cpu_ratio"])}x, flor ${String(s["flor_cpu_ratio"])}x`
       )
     ]
   }

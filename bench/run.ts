@@ -9,12 +9,15 @@ import { runCommitBench } from "./commit.js"
 import { runDataframeBench } from "./dataframe.js"
 import { environment, renderTable, round, type Table, writeResult } from "./harness.js"
 import { runLogBench } from "./log.js"
+import { runReplayBench } from "./replay.js"
 
 const benches: ReadonlyArray<readonly [string, () => Promise<Record<string, unknown>>]> = [
   ["log", runLogBench],
   ["dataframe", runDataframeBench],
   // Run-end cost (bench/commit.ts, owned by another helper). Its runner neither prints nor writes its JSON.
-  ["commit", runCommitBench]
+  ["commit", runCommitBench],
+  // Replay: record overhead, replay vs re-execution, parallel efficiency on examples/train (bench/replay.ts).
+  ["replay", runReplayBench]
 ]
 
 const isTable = (x: unknown): x is Table =>

@@ -78,6 +78,7 @@ describe("replay of one run in worker processes", () => {
 
   it("a parallel validation scan skips every nested loop", async () => {
     const summary = await run(runReplay(job(["vacc"], "validation", 2)))
+    if (summary.inner !== 0 || summary.divergences !== 0) console.log(JSON.stringify(summary))
     expect(summary).toMatchObject({ workers: 2, outer: EPOCHS, inner: 0, divergences: 0 })
     expect(await column("vacc", "train.ts")).toEqual(await column("vacc", "truth.ts"))
   }, 180_000)

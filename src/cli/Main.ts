@@ -4,14 +4,15 @@
  * @since 0.1.0
  */
 import * as Args from "@effect/cli/Args"
+import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
+import * as Descriptor from "@effect/cli/CommandDescriptor"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as Prompt from "@effect/cli/Prompt"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as Either from "effect/Either"
-import * as MultiReplay from "../layers/MultiReplay.js"
-import { propagate } from "../domain/analysis/Propagate.js"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -27,7 +28,8 @@ import { Store } from "../services/Store.js"
 import { ObjectStore } from "../services/ObjectStore.js"
 import { keepEvenly } from "../domain/Retention.js"
 import { type Format, render, renderObjects } from "./Format.js"
-import { ColumnError, ReplayError } from "../domain/Errors.js"
+import { ColumnError, ReplayError, UsageError } from "../domain/Errors.js"
+import { DIMENSIONS } from "../domain/Run.js"
 
 /** The project of the working directory with its storage; orphaned runs are recovered first. */
 export const projectLayer = Layer.unwrapEffect(
@@ -61,6 +63,11 @@ const checkColumns = (names: ReadonlyArray<string>) =>
     const store = yield* Store
     const known = new Set(yield* store.columnNames)
     for (const name of names) {
+      if ((DIMENSIONS as ReadonlyArray<string>).includes(name)) {
+        return yield* Effect.fail(
+          new ColumnError({ reason: "Unknown", column: name, detail: "it is a dimension column, always shown: leave it out" })
+        )
+      }
       if (!known.has(name) && !isBuildColumn(name)) {
         return yield* Effect.fail(
           new ColumnError({ reason: "Unknown", column: name, detail: "no run has logged it (see `flor dataframe`)" })
@@ -124,6 +131,9 @@ const keep = Options.integer("keep").pipe(
 
 const gc = Command.make("gc", { keep, dryRun: Options.boolean("dry-run").pipe(Options.withDescription("only report")) }, (o) =>
   Effect.gen(function*() {
+    if (o.keep < 0) {
+      return yield* Effect.fail(new UsageError({ detail: `--keep ${o.keep}: keep 0 or more checkpoints per run`, help: "flor gc --help" }))
+    }
     const store = yield* Store
     const objects = yield* ObjectStore
     const all = yield* store.checkpoints
@@ -139,8 +149,9 @@ const gc = Command.make("gc", { keep, dryRun: Options.boolean("dry-run").pipe(Op
       const drop = list.filter((c) => !kept.has(c.checkpoint.iteration))
       if (drop.length === 0) continue
       if (!o.dryRun) {
-        for (const c of drop) freed += yield* objects.remove(c.checkpoint.uri)
+        // forget them first: a failure or Ctrl-C midway leaves unreferenced files, never references to deleted ones
         yield* store.dropCheckpoints(list[0]!.run, drop.map((c) => c.checkpoint.iteration))
+        for (const c of drop) freed += yield* objects.remove(c.checkpoint.uri)
       } else freed += drop.reduce((a, c) => a + c.checkpoint.bytes, 0)
       removed += drop.length
     }
@@ -162,6 +173,12 @@ const jobs = Options.integer("jobs").pipe(
   Options.withDescription("replay processes at once (default: cores)")
 )
 
+/**
+ * Replay and propagation load the TypeScript compiler (script analysis): imported
+ * when those commands run, so `flor dataframe` and the others start twice as fast.
+ */
+const loadMultiReplay = Effect.promise(() => import("../layers/MultiReplay.js"))
+
 const isIdentifier = (s: string) => /^[A-Za-z_][\w.]*$/.test(s)
 
 const replay = Command.make(
@@ -182,6 +199,7 @@ const replay = Command.make(
         where: positional[0] ?? Option.getOrUndefined(o.where),
         jobs: Math.max(1, o.jobs)
       }
+      const MultiReplay = yield* loadMultiReplay
       const planned = yield* MultiReplay.plan(request)
       if (planned.length === 0) {
         yield* Console.log(`nothing to replay: no selected run lacks ${vars.join(", ")}`)
@@ -233,10 +251,14 @@ const replay = Command.make(
           render(["tstamp", "filename", "scan", "estimate_s", "actual_s", "written", "divergences", "status"], report, "table")
         )
       )
-      const failed = outcomes.filter((o) => Either.isLeft(o.result)).length
-      if (failed > 0) {
+      const failures = outcomes.flatMap((o) => Either.isLeft(o.result) ? [o.result.left] : [])
+      if (failures.length > 0) {
         return yield* Effect.fail(
-          new ReplayError({ tstamp: "", filename: "", detail: `${failed} of ${outcomes.length} runs failed (see the report)` })
+          new ReplayError({
+            tstamp: "",
+            filename: "",
+            detail: `${failures.length} of ${outcomes.length} runs failed (see the report); first: ${failures[0]}`
+          })
         )
       }
     })
@@ -252,6 +274,7 @@ const propagateCmd = Command.make(
   },
   (o) =>
     Effect.gen(function*() {
+      const { propagate } = yield* Effect.promise(() => import("../domain/analysis/Propagate.js"))
       const result = propagate(fs.readFileSync(o.newer, "utf8"), o.line, fs.readFileSync(o.older, "utf8"))
       if (Either.isLeft(result)) {
         return yield* Effect.fail(new ReplayError({ tstamp: "", filename: o.older, detail: result.left.message }))
@@ -261,12 +284,44 @@ const propagateCmd = Command.make(
     })
 ).pipe(Command.withDescription("insert the statement at LINE of NEWER into OLDER, aligning the two versions (GumTree)"))
 
-/** The root command. */
+/** The root command. The project (a git repository, its store) is opened only by the commands that read it. */
 export const flor = Command.make("flor").pipe(
   Command.withDescription("flordb: hindsight logging for machine learning"),
-  Command.withSubcommands([dataframe, query, runs, unpack, gc, replay, propagateCmd])
+  Command.withSubcommands([
+    Command.provide(dataframe, projectLayer),
+    Command.provide(query, projectLayer),
+    Command.provide(runs, projectLayer),
+    Command.provide(unpack, projectLayer),
+    Command.provide(gc, projectLayer),
+    Command.provide(replay, projectLayer),
+    propagateCmd
+  ])
 )
 
-/** Parses argv and runs the command, with the project's storage provided. */
+const subcommands = ["dataframe", "query", "runs", "unpack", "gc", "replay", "propagate"]
+
+/** A help doc as one line of plain text. */
+const oneLine = (doc: HelpDoc.HelpDoc) =>
+  HelpDoc.toAnsiText(doc).replace(/\u001b\[[0-9;]*m/g, "").replace(/\s+/g, " ").trim()
+
+/**
+ * Parses argv first, so that a malformed command line is one typed error naming
+ * the help to read (@effect/cli would print its own multi-line report).
+ */
+const validate = (argv: ReadonlyArray<string>) => {
+  const args = argv.slice(2)
+  const sub = args.find((a) => subcommands.includes(a))
+  const usage = (detail: string) => new UsageError({ detail, help: sub === undefined ? "flor --help" : `flor ${sub} --help` })
+  return Descriptor.parse(flor.descriptor, ["flor", ...args], CliConfig.defaultConfig).pipe(
+    Effect.mapError((e) => usage(oneLine(e.error))),
+    Effect.flatMap((directive) =>
+      directive._tag === "UserDefined" && directive.leftover.length > 0
+        ? Effect.fail(usage(`unknown argument '${directive.leftover[0]}'`))
+        : Effect.void
+    )
+  )
+}
+
+/** Parses argv and runs the command. */
 export const cli = (argv: ReadonlyArray<string>) =>
-  Command.run(flor, { name: "flor", version: "0.1.0" })(argv).pipe(Effect.provide(projectLayer))
+  Effect.zipRight(validate(argv), Command.run(flor, { name: "flor", version: "0.1.0" })(argv))

@@ -17,7 +17,7 @@ export class NotAGitRepository extends Schema.TaggedError<NotAGitRepository>()("
 
 /** A `--kwargs` pair is malformed or fails its arg's schema. */
 export class KwargsError extends Schema.TaggedError<KwargsError>()("KwargsError", {
-  reason: Schema.Literal("Malformed", "Schema", "Duplicate", "OnReplay"),
+  reason: Schema.Literal("Malformed", "Schema", "Duplicate", "OnReplay", "Reserved"),
   arg: Schema.String,
   value: Schema.String,
   expected: Schema.String
@@ -32,6 +32,8 @@ export class KwargsError extends Schema.TaggedError<KwargsError>()("KwargsError"
         return `--kwargs is not allowed on replay: args take their recorded values (got ${this.arg}=${this.value})`
       case "Schema":
         return `--kwargs: ${this.arg}=${this.value} is not a valid ${this.expected}`
+      case "Reserved":
+        return `arg("${this.arg}", …): ${this.expected}`
     }
   }
 }
@@ -85,7 +87,23 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   detail: Schema.String
 }) {
   override get message() {
+    if (this.operation === "open") {
+      // the store is a derived index: a damaged one is rebuilt from the shadow branch
+      return /not a database|malformed|corrupt/i.test(this.detail)
+        ? `store: the database ${this.detail} is damaged: move it away and run \`flor unpack\` to rebuild it from the flor.shadow branch`
+        : `store: cannot open the database ${this.detail}: set FLOR_HOME to a writable directory with free space`
+    }
     return `store: ${this.operation} failed: ${this.detail}`
+  }
+}
+
+/** A command line that does not parse: the detail, and the help to read. */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  detail: Schema.String,
+  help: Schema.String
+}) {
+  override get message() {
+    return `${this.detail} (see \`${this.help}\`)`
   }
 }
 
@@ -104,7 +122,7 @@ export class QueryError extends Schema.TaggedError<QueryError>()("QueryError", {
       case "UnknownColumn":
         return `unknown column in query: ${this.detail}`
       case "Invalid":
-        return `invalid query: ${this.detail}`
+        return `invalid query: ${this.detail.replace(/\s*\n\s*/g, " ")}`
     }
   }
 }

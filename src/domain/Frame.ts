@@ -138,6 +138,7 @@ export const pivot = (input: PivotInput): Frame<Record<string, unknown>> => {
     }
   }
   const loops = loopOrder(keys, cells)
+  const valueKeys = loops.map(valueKey)
   const rows: Array<Record<string, unknown>> = []
   const hasValue = new Set<string>()
   const names = input.columns.map((c) => c.name)
@@ -151,7 +152,7 @@ export const pivot = (input: PivotInput): Frame<Record<string, unknown>> => {
         if (cell.values[c] === undefined && anc.values[c] !== undefined) merged[c] = anc.values[c]!
       }
     }
-    emitRows(rows, input.runs[cell.run]!, cell.path, loops, names, merged, hasValue)
+    emitRows(rows, input.runs[cell.run]!, cell.path, loops, names, merged, hasValue, valueKeys)
   }
   return finish(rows, loops, names, hasValue)
 }
@@ -188,6 +189,7 @@ const pivotOne = (input: PivotInput, column: ColumnRecords): Frame<Record<string
   const hasValue = new Set<string>()
   const rows: Array<Record<string, unknown>> = new Array(n)
   const name = column.name
+  const valueKeys = loops.map(valueKey)
   for (let i = 0; i < n; i++) {
     const run = input.runs[column.run[i]!]!
     const path = paths[i]!
@@ -198,12 +200,247 @@ const pivotOne = (input: PivotInput, column: ColumnRecords): Frame<Record<string
       row[loop] = coord === undefined ? null : coord.iteration
       const v = coord !== undefined && isScalar(coord.value) ? coord.value : null
       if (v !== null) hasValue.add(loop)
-      row[`${loop}_value`] = v
+      row[valueKeys[l]!] = v
     }
     row[name] = column.value[i]
     rows[i] = row
   }
   return finish(rows, loops, [name], hasValue)
+}
+
+/**
+ * The single-column pivot fed one record at a time, for stores that stream records.
+ * A record's loop path is a shared shape (the outer coordinates, registered once with
+ * `shape`, plus the name of the innermost loop) and the innermost coordinate's own
+ * iteration and item. Rows are built as records arrive, so no per-record intermediate
+ * is kept.
+ */
+export interface ColumnBuilder {
+  /**
+   * Registers a path shape and returns its id: the `outer` coordinates, outermost first,
+   * then, unless `inner` is undefined, a coordinate of the loop `inner` given per record.
+   */
+  readonly shape: (outer: LoopPath, inner: string | undefined) => number
+  /**
+   * Appends a record of run `run` (an index into the runs) whose path has shape `shape`;
+   * `iteration` and `item` are its innermost coordinate's (ignored when the shape has none).
+   * Records come in (run order, ctx) order, as `ColumnRecords`.
+   */
+  readonly push: (run: number, shape: number, iteration: number, item: unknown, value: unknown) => void
+  /**
+   * The frame of the records pushed: exactly what `pivot` gives for them as one column.
+   * Undefined when they need the general pivot instead: a loop path naming a loop twice,
+   * or a column name equal to a dimension or loop column.
+   */
+  readonly finish: () => Frame<Record<string, unknown>> | undefined
+}
+
+/** Makes one row: the run's dimensions, a shape's constant coordinates, the innermost coordinate, the value. */
+type MakeRow = (
+  projid: string,
+  tstamp: string,
+  filename: string,
+  consts: ReadonlyArray<unknown>,
+  iteration: number,
+  item: unknown,
+  value: unknown
+) => Record<string, unknown>
+
+/** How the records of one shape become rows under one layout (loop columns and `_value` columns). */
+interface Plan {
+  readonly layout: number
+  /** Per loop column: a constant iteration and item, or nulls. */
+  readonly consts: ReadonlyArray<unknown>
+  /** The loop column of the innermost coordinate, or -1. */
+  readonly inner: number
+  /** Whether that column's `_value` column is shown. */
+  readonly innerShown: boolean
+  readonly make: MakeRow
+}
+
+/** A single-column pivot fed incrementally (see `ColumnBuilder`). */
+export const columnBuilder = (runs: ReadonlyArray<FrameRun>, name: string): ColumnBuilder => {
+  const outers: Array<LoopPath> = []
+  const inners: Array<string | undefined> = []
+  const used: Array<boolean> = []
+  const plans: Array<Plan | undefined> = []
+  // The layout: loops by depth then first appearance (as pivotOne), and which show `_value`.
+  const depth = new Map<string, number>()
+  const order: Array<string> = []
+  const hasValue = new Set<string>()
+  let loops: ReadonlyArray<string> = []
+  let valueKeys: ReadonlyArray<string> = []
+  let shown: ReadonlyArray<boolean> = []
+  let layout = 0
+  let makers = new Map<number, MakeRow>()
+  /** Rows below this index were built under an earlier layout. */
+  let stale = 0
+  let general = false
+  const rows: Array<Record<string, unknown>> = []
+  let lastRun = -1
+  let projid = ""
+  let tstamp = ""
+  let filename = ""
+
+  const shape = (outer: LoopPath, inner: string | undefined) => {
+    outers.push(outer)
+    inners.push(inner)
+    used.push(false)
+    plans.push(undefined)
+    return outers.length - 1
+  }
+
+  const namesOf = (s: number) => {
+    const names = outers[s]!.map((c) => c.name)
+    const inner = inners[s]
+    if (inner !== undefined) names.push(inner)
+    return names
+  }
+
+  const relayout = () => {
+    layout++
+    stale = rows.length
+    makers = new Map()
+    loops = order.map((loop, i) => ({ loop, i, d: depth.get(loop)! }))
+      .sort((a, b) => a.d - b.d || a.i - b.i)
+      .map((x) => x.loop)
+    valueKeys = loops.map(valueKey)
+    shown = loops.map((loop) => hasValue.has(loop))
+    const keys = new Set(["projid", "tstamp", "filename", ...loops, ...valueKeys, name])
+    if (keys.size !== 4 + 2 * loops.length || keys.has("__proto__")) general = true
+  }
+
+  /** A shape's first record: its loops join the layout, its constant scalar items mark `_value` columns. */
+  const firstUse = (s: number) => {
+    used[s] = true
+    const names = namesOf(s)
+    if (new Set(names).size !== names.length) {
+      general = true
+      return
+    }
+    let changed = false
+    for (let d = 0; d < names.length; d++) {
+      if (!depth.has(names[d]!)) {
+        depth.set(names[d]!, d)
+        order.push(names[d]!)
+        changed = true
+      }
+    }
+    for (const coord of outers[s]!) {
+      if (isScalar(coord.value) && !hasValue.has(coord.name)) {
+        hasValue.add(coord.name)
+        changed = true
+      }
+    }
+    if (changed) relayout()
+  }
+
+  const planOf = (s: number): Plan => {
+    const outer = outers[s]!
+    const names = namesOf(s)
+    const consts: Array<unknown> = new Array(2 * loops.length).fill(null)
+    let inner = -1
+    for (let l = 0; l < loops.length; l++) {
+      const d = names.indexOf(loops[l]!)
+      if (d < 0) continue
+      if (d < outer.length) {
+        consts[2 * l] = outer[d]!.iteration
+        consts[2 * l + 1] = isScalar(outer[d]!.value) ? outer[d]!.value : null
+      } else inner = l
+    }
+    let make = makers.get(inner)
+    if (make === undefined) makers.set(inner, make = rowMaker(loops, valueKeys, shown, name, inner))
+    const plan: Plan = { layout, consts, inner, innerShown: inner >= 0 && shown[inner] === true, make }
+    plans[s] = plan
+    return plan
+  }
+
+  const push = (run: number, s: number, iteration: number, item: unknown, value: unknown) => {
+    if (general) return
+    if (run !== lastRun) {
+      lastRun = run
+      ;({ filename, projid, tstamp } = runs[run]!)
+    }
+    if (!used[s]) {
+      firstUse(s)
+      if (general) return
+    }
+    let plan = plans[s]
+    if (plan === undefined || plan.layout !== layout) plan = planOf(s)
+    let v: unknown = null
+    if (isScalar(item)) {
+      v = item
+      if (plan.inner >= 0 && !plan.innerShown) {
+        hasValue.add(loops[plan.inner]!)
+        relayout()
+        plan = planOf(s)
+      }
+    }
+    rows.push(plan.make(projid, tstamp, filename, plan.consts, iteration, v, value))
+  }
+
+  const finish = (): Frame<Record<string, unknown>> | undefined => {
+    if (general) return undefined
+    const columns: Array<string> = ["projid", "tstamp", "filename"]
+    for (let l = 0; l < loops.length; l++) {
+      columns.push(loops[l]!)
+      if (shown[l]) columns.push(valueKeys[l]!)
+    }
+    columns.push(name)
+    // A row built under an earlier layout lacks only columns that are null for it: a loop
+    // first seen later is not on its path, and a `_value` shown later was no scalar on it.
+    for (let i = 0; i < stale; i++) {
+      const old = rows[i]!
+      const row: Record<string, unknown> = {}
+      for (const key of columns) row[key] = key in old ? old[key] : null
+      rows[i] = row
+    }
+    return { columns, rows }
+  }
+
+  return { shape, push, finish }
+}
+
+const makerCache = new Map<string, MakeRow>()
+
+/**
+ * A row maker for one set of columns, with the innermost coordinate at loop column `at`
+ * (-1: none): a generated object literal, so every row is one allocation of one shape;
+ * assignments when code generation is unavailable.
+ */
+const rowMaker = (
+  loops: ReadonlyArray<string>,
+  valueKeys: ReadonlyArray<string>,
+  hasValue: ReadonlyArray<boolean>,
+  name: string,
+  at: number
+): MakeRow => {
+  const cacheKey = JSON.stringify([loops, hasValue, name, at])
+  const cached = makerCache.get(cacheKey)
+  if (cached !== undefined) return cached
+  let make: MakeRow
+  try {
+    const fields = ["\"projid\": p", "\"tstamp\": t", "\"filename\": f"]
+    for (let l = 0; l < loops.length; l++) {
+      fields.push(`${JSON.stringify(loops[l])}: ${l === at ? "it" : `c[${2 * l}]`}`)
+      if (hasValue[l]) fields.push(`${JSON.stringify(valueKeys[l])}: ${l === at ? "item" : `c[${2 * l + 1}]`}`)
+    }
+    fields.push(`${JSON.stringify(name)}: v`)
+    make = new Function("p", "t", "f", "c", "it", "item", "v", `"use strict"; return { ${fields.join(", ")} }`) as MakeRow
+  } catch {
+    make = (projid, tstamp, filename, consts, iteration, item, value) => {
+      const row: Record<string, unknown> = { projid, tstamp, filename }
+      for (let l = 0; l < loops.length; l++) {
+        row[loops[l]!] = l === at ? iteration : consts[2 * l]
+        if (hasValue[l]) row[valueKeys[l]!] = l === at ? item : consts[2 * l + 1]
+      }
+      row[name] = value
+      return row
+    }
+  }
+  if (makerCache.size >= 256) makerCache.clear()
+  makerCache.set(cacheKey, make)
+  return make
 }
 
 const finish = (
@@ -215,11 +452,12 @@ const finish = (
   const columns: Array<string> = ["projid", "tstamp", "filename"]
   for (const loop of loops) {
     columns.push(loop)
-    if (hasValue.has(loop)) columns.push(`${loop}_value`)
+    if (hasValue.has(loop)) columns.push(valueKey(loop))
   }
   columns.push(...names)
   if (hasValue.size < loops.length) {
-    for (const row of rows) for (const loop of loops) if (!hasValue.has(loop)) delete row[`${loop}_value`]
+    const dropped = loops.filter((loop) => !hasValue.has(loop)).map(valueKey)
+    for (const row of rows) for (const key of dropped) delete row[key]
   }
   return { columns, rows }
 }
@@ -243,6 +481,9 @@ const loopOrder = (keys: Float64Array, cells: Map<number, Cell>): Array<string> 
     .map((x) => x.name)
 }
 
+/** The `<loop>_value` column of a loop. */
+const valueKey = (loop: string) => `${loop}_value`
+
 const isScalar = (v: unknown) => typeof v === "string" || typeof v === "number" || typeof v === "boolean"
 
 const emitRows = (
@@ -252,16 +493,18 @@ const emitRows = (
   loops: ReadonlyArray<string>,
   names: ReadonlyArray<string>,
   values: ReadonlyArray<ReadonlyArray<unknown>>,
-  hasValue: Set<string>
+  hasValue: Set<string>,
+  valueKeys: ReadonlyArray<string>
 ) => {
   const base: Record<string, unknown> = { projid: run.projid, tstamp: run.tstamp, filename: run.filename }
-  for (const loop of loops) {
+  for (let l = 0; l < loops.length; l++) {
+    const loop = loops[l]!
     let coord: LoopCoord | undefined
     for (const p of path) if (p.name === loop) coord = p
     base[loop] = coord === undefined ? null : coord.iteration
     const v = coord !== undefined && isScalar(coord.value) ? coord.value : null
     if (v !== null) hasValue.add(loop)
-    base[`${loop}_value`] = v
+    base[valueKeys[l]!] = v
   }
   let partial: Array<Record<string, unknown>> = [base]
   for (let c = 0; c < names.length; c++) {

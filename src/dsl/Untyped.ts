@@ -10,7 +10,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { KwargsError, type StoreError, ValueEncodeError } from "../domain/Errors.js"
 import type { Frame } from "../domain/Frame.js"
-import { type Codec, makeCodec } from "../domain/Spec.js"
+import { checkName, type Codec, makeCodec } from "../domain/Spec.js"
 import type { Json } from "../domain/Value.js"
 import { Args } from "../services/Args.js"
 import { Logs } from "../services/Logs.js"
@@ -44,9 +44,26 @@ const toJson = (name: string, value: unknown): Either.Either<unknown, ValueEncod
   }
 }
 
+/** Names already checked by `checkName`. */
+const legal = new Set<string>()
+
+/**
+ * Why `name` cannot be a column (a dimension or build-context column: its values
+ * would mask the run's own), or undefined. `Flor.make` checks declared names.
+ */
+const illegal = (name: string): string | undefined => {
+  if (legal.has(name)) return undefined
+  const checked = checkName(name, "column")
+  if (Either.isLeft(checked)) return checked.left.message
+  legal.add(name)
+  return undefined
+}
+
 /** Logs a JSON value under `name` at the current loop coordinates; returns it. */
 export const log = <T extends Json>(name: string, value: T): Effect.Effect<T, ValueEncodeError, Logs> =>
   Effect.withFiberRuntime<T, ValueEncodeError, Logs>((fiber) => {
+    const bad = illegal(name)
+    if (bad !== undefined) return Effect.fail(new ValueEncodeError({ column: name, detail: bad }))
     let encoded: unknown = value
     if (typeof value === "object" && value !== null) {
       const json = toJson(name, value)
@@ -61,7 +78,12 @@ export const log = <T extends Json>(name: string, value: T): Effect.Effect<T, Va
 
 /** A hyper-parameter: `--kwargs name=value` parsed like the default's type, else the default. */
 export const arg = <T extends Json>(name: string, defaultValue: T): Effect.Effect<Widen<T>, KwargsError, Args> =>
-  Effect.flatMap(Args, (service) => service.resolve(name, codecFor(defaultValue), defaultValue)) as Effect.Effect<
+  Effect.suspend(() => {
+    const bad = illegal(name)
+    return bad !== undefined
+      ? Effect.fail(new KwargsError({ reason: "Reserved", arg: name, value: "", expected: bad }))
+      : Effect.flatMap(Args, (service) => service.resolve(name, codecFor(defaultValue), defaultValue))
+  }) as Effect.Effect<
     Widen<T>,
     KwargsError,
     Args

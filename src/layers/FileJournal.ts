@@ -121,7 +121,9 @@ export const make = (home: string): Journal["Type"] => {
             }
             const { header } = parsed.right
             const sameHost = header.build.hostname === os.hostname()
-            if (parsed.right.end === null && sameHost && isAlive(header.build.pid, header.start_time)) continue
+            // A live process owns its journal, ended or not: between the end marker and the
+            // journal's removal it is committing the run itself.
+            if (sameHost && isAlive(header.build.pid, header.start_time)) continue
             if (!sameHost && parsed.right.end === null) continue
             found.push({ path: file, contents: parsed.right, bytes })
           }

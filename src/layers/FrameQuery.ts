@@ -20,7 +20,10 @@ const toSql = (v: unknown) =>
   : JSON.stringify(v)
 
 const refuse = (where: string, e: unknown): QueryError => {
-  const message = e instanceof Error ? e.message : String(e)
+  // messages are about the user's clause, not the `WHERE (…\n)` it is wrapped in
+  const message = (e instanceof Error ? e.message : String(e))
+    .replace(/near "\)": syntax error/, "the condition is incomplete or its parentheses do not balance")
+    .replace(/\n\)/g, "")
   if (/more than one statement/i.test(message)) {
     return new QueryError({ reason: "MultipleStatements", sql: where, detail: message })
   }
@@ -33,6 +36,27 @@ const refuse = (where: string, e: unknown): QueryError => {
   return new QueryError({ reason: "Invalid", sql: where, detail: message })
 }
 
+/**
+ * Whether `sql` has a `;` outside string literals, quoted identifiers and comments
+ * (`note = 'a;b'` is one condition). An unterminated literal or comment is left to
+ * SQLite's syntax error.
+ */
+const hasStatementEnd = (sql: string): boolean => {
+  const skipTo = (close: string, from: number) => {
+    const end = sql.indexOf(close, from)
+    return end < 0 ? sql.length : end + close.length - 1
+  }
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i]!
+    if (c === "'" || c === "\"" || c === "`") i = skipTo(c, i + 1)
+    else if (c === "[") i = skipTo("]", i + 1)
+    else if (c === "-" && sql[i + 1] === "-") i = skipTo("\n", i + 2)
+    else if (c === "/" && sql[i + 1] === "*") i = skipTo("*/", i + 2)
+    else if (c === ";") return true
+  }
+  return false
+}
+
 /** The rows of `frame` for which `where` holds. */
 export const filterFrame = <Row extends Record<string, unknown>>(
   frame: Frame<Row>,
@@ -40,7 +64,7 @@ export const filterFrame = <Row extends Record<string, unknown>>(
 ): Effect.Effect<Frame<Row>, QueryError> =>
   Effect.try({
     try: () => {
-      if (where.includes(";")) throw new Error("more than one statement")
+      if (hasStatementEnd(where)) throw new Error("more than one statement")
       const db = new Database(":memory:")
       try {
         const cols = frame.columns.map(quoteIdent)

@@ -6,7 +6,14 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type { JournalError, KwargsError, NotAGitRepository, StoreError, VersioningError } from "../domain/Errors.js"
+import {
+  type JournalError,
+  type KwargsError,
+  type NotAGitRepository,
+  ReplayError,
+  type StoreError,
+  type VersioningError
+} from "../domain/Errors.js"
 import type { Args } from "../services/Args.js"
 import type { Checkpoints } from "../services/Checkpoints.js"
 import type { Logs } from "../services/Logs.js"
@@ -34,7 +41,7 @@ import * as SqliteStore from "./SqliteStore.js"
 export type FlorServices = Logs | Args | Loops | Checkpoints | Session | Store | ObjectStore
 
 /** Errors of starting a recording. */
-export type StartError = NotAGitRepository | StoreError | VersioningError | KwargsError | JournalError
+export type StartError = NotAGitRepository | StoreError | VersioningError | KwargsError | JournalError | ReplayError
 
 /** Storage of a project: SQLite store, git versioning and file journals. */
 export const storage = (project: Project["Type"]) =>
@@ -107,7 +114,15 @@ export const automatic: Layer.Layer<FlorServices, StartError> = Layer.unwrapEffe
     if (yield* Effect.orDie(DisableConfig)) return disabled
     const text = yield* Effect.orDie(ReplayPlanConfig)
     if (Option.isNone(text)) return record
-    const plan = yield* Effect.orDie(Schema.decode(ReplayPlanJson)(text.value))
+    const plan = yield* Effect.mapError(
+      Schema.decode(ReplayPlanJson)(text.value),
+      () =>
+        new ReplayError({
+          tstamp: "",
+          filename: "",
+          detail: "FLOR_REPLAY does not hold a replay plan (`flor replay` sets it): unset it to record the run"
+        })
+    )
     return replayFor(plan)
   })
 )

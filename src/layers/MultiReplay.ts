@@ -7,7 +7,9 @@
  *
  * @since 0.1.0
  */
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
@@ -60,9 +62,40 @@ const RestoreRatio = Config.number("FLOR_RESTORE_RATIO").pipe(Config.withDefault
 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0)
 
+const tsxCli = createRequire(import.meta.url).resolve("tsx/cli")
+
+/**
+ * Seconds the replay launcher adds around a script's own process. `runReplay` starts every worker
+ * as `node tsx/cli script`: the tsx CLI is a process of its own that boots, spawns the script's
+ * process and relays its exit, while `flor.startup_s` counts from the script process's own start.
+ * Measured on this machine, now, by launching a script that prints its own uptime the same way:
+ * wall time minus that uptime. 0 when the probe fails.
+ */
+const launcherOverhead = Effect.sync(() => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flor-launch-"))
+  try {
+    const probe = path.join(dir, "probe.mjs")
+    fs.writeFileSync(probe, "process.stdout.write(String(process.uptime()))\n")
+    const started = performance.now()
+    const r = spawnSync(process.execPath, [tsxCli, probe], {
+      cwd: dir,
+      encoding: "utf8",
+      timeout: 60_000,
+      stdio: ["ignore", "pipe", "ignore"]
+    })
+    const wall = (performance.now() - started) / 1000
+    const own = Number.parseFloat(r.stdout ?? "")
+    return r.status === 0 && Number.isFinite(own) ? Math.max(0, wall - own) : 0
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 /** Estimated seconds of a replay of `[from, to)` from the run's profiling records. */
 export const estimate = (p: {
   readonly kind: ScanKind
+  /** Seconds the launcher adds around the script's process (not in `startup`). */
+  readonly launch: number
   readonly startup: number
   readonly prefix: number
   readonly suffix: number
@@ -73,7 +106,7 @@ export const estimate = (p: {
   readonly from: number
   readonly to: number
 }): number => {
-  const base = p.startup + p.prefix
+  const base = p.launch + p.startup + p.prefix
   const iter = (i: number) => p.iter[i - 1] ?? 0
   const nearest = (i: number) => {
     for (let j = i; j >= 1; j--) if (p.restore.has(j)) return j
@@ -173,6 +206,7 @@ export const plan = (request: ReplayRequest) =>
     const profile = yield* store.dataframe(["flor.iter_s", "flor.nested_s"])
     const top = yield* store.dataframe(["flor.startup_s", "flor.prefix_s", "flor.suffix_s", "flor.restore_s"])
     const checkpoints = yield* store.checkpoints
+    const launch = selected.length > 0 ? yield* launcherOverhead : 0
     const perRun = Math.max(1, Math.floor(request.jobs / Math.max(1, selected.length)))
     return selected.map((run): PlannedRun => {
       const script = scripts.get(run.filename)!
@@ -196,6 +230,7 @@ export const plan = (request: ReplayRequest) =>
         ...parts.map(([from, to]) =>
           estimate({
             kind: script.kind,
+            launch,
             startup: num(t["flor.startup_s"]),
             prefix: num(t["flor.prefix_s"]),
             suffix: num(t["flor.suffix_s"]),

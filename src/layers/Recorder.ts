@@ -172,8 +172,11 @@ export const make = Effect.gen(function*() {
     return text
   }
 
-  const flush: Effect.Effect<void> = Effect.suspend(() => {
+  // Checkpoints written since the last look are journaled with every flush, not only
+  // at the next main-loop boundary (an epoch may be long): a crash keeps them usable.
+  const flush: Effect.Effect<void> = Effect.flatMap(materializer.poll, (stored) => {
     lastFlush = performance.now()
+    journalCheckpoints(stored)
     const text = drain()
     if (text.length === 0) return Effect.void
     return run.writer.append(text).pipe(
@@ -298,7 +301,10 @@ export const make = Effect.gen(function*() {
   const layerStart = performance.now()
   yield* startRun
 
+  let warned = false
   const warnUnused = Effect.suspend(() => {
+    if (warned) return Effect.void
+    warned = true
     const unused = [...kwargs.keys()].filter((k) => !consumed.has(k))
     return unused.length === 0 ? Effect.void : Console.error(
       `flor: warning: --kwargs ${unused.join(", ")} ${unused.length === 1 ? "was" : "were"} given but no arg() read ${

@@ -72,7 +72,17 @@ const runWorker = (job: ReplayJob, plan: ReplayPlan) =>
       const lines = stderr.trim().split("\n").filter((l) => !l.includes("replay divergence"))
       resume(Effect.fail(lines.at(-1) ?? `exited with ${signal ?? code}`))
     })
-    return Effect.sync(() => child.kill("SIGTERM"))
+    // Interrupted (Ctrl-C): stop the worker and wait until it is gone, so nothing runs or
+    // writes into the temporary directories once they are removed.
+    return Effect.async<void>((gone) => {
+      if (child.exitCode !== null || child.signalCode !== null) return gone(Effect.void)
+      const force = setTimeout(() => child.kill("SIGKILL"), 5_000)
+      child.once("exit", () => {
+        clearTimeout(force)
+        gone(Effect.void)
+      })
+      child.kill("SIGTERM")
+    })
   })
 
 /** Replays a recorded run with `job.workers` processes; backfills only if all succeed. */
