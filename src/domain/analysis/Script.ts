@@ -209,7 +209,7 @@ const analyzeParsed = (parsed: Parsed, options: AnalyzeOptions): ScriptInfo => {
     ts.forEachChild(node, findHelpers)
   }
   findHelpers(sf)
-  // A helper is analyzed at its uses when it has any; else where it is written.
+  // A helper is analyzed at its uses when it has some; else where it is written.
   const referenced = new Set<Helper>()
   const findUses = (node: ts.Node): void => {
     if (ts.isIdentifier(node) && isReference(node)) {

@@ -164,7 +164,7 @@ const OptimizerMeta = Schema.Struct({
 const decodeOptimizerMeta = Schema.decodeUnknownEither(OptimizerMeta)
 
 /**
- * Checkpoints an optimizer (Adam, SGD, RMSProp, Momentum, Adagrad, Adadelta: any optimizer with
+ * Checkpoints an optimizer (Adam, SGD, RMSProp, Momentum, Adagrad, Adadelta, or another optimizer with
  * `getWeights`/`setWeights`): its iteration count, its slot variables and its scalar accumulators.
  * Restoring into a fresh optimizer (whose slots do not exist until the first `minimize`) works.
  */
