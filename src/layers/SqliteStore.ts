@@ -184,20 +184,30 @@ const rangeSqls = Array.from({ length: MAX_INNER + 1 }, (_, n) => packedSql(n, f
 /**
  * Calls `each(from, to)` over windows of contexts `[from, to)` covering the records of
  * column `name` in run `runId`, in context order; `each` returns how many rows it read,
- * and the windows adapt to hold about WINDOW_ROWS rows.
+ * and the windows, `width` contexts at first, adapt to hold about WINDOW_ROWS rows.
+ * Returns a width to start the next run with.
  */
-const windows = (r: Reader, name: string, runId: number, each: (from: number, to: number) => number) => {
+const windows = (
+  r: Reader,
+  name: string,
+  runId: number,
+  width: number,
+  each: (from: number, to: number) => number
+): number => {
   const first = r.get(FIRST_CTX_SQL, [name, runId])
-  if (first === undefined) return
+  if (first === undefined) return width
   const last = r.get(LAST_CTX_SQL, [name, runId])![0] as number
-  let width = 64
   for (let from = first[0] as number; from <= last;) {
     const to = from + width
     const n = each(from, to)
     from = to
     width = n === 0 ? width * 4 : Math.max(1, Math.min(width * 4, Math.floor((width * WINDOW_ROWS) / n)))
   }
+  return Math.min(width, 4 * WINDOW_ROWS) // a denser run may come next
 }
+
+/** The first window's width, in contexts. */
+const FIRST_WIDTH = 64
 
 /** Loop paths of the contexts of one run, read on demand and memoized. */
 const loopPaths = (r: Reader, runId: number) => {
@@ -284,10 +294,11 @@ const readRecords = (
   const run: Array<number> = []
   const ctx: Array<number> = []
   const value: Array<unknown> = []
+  let width = FIRST_WIDTH
   for (let i = 0; i < runs.length; i++) {
     const runId = runs[i]!.runId
     const { memo, pathOf } = paths[i]!
-    windows(r, name, runId, (from, to) => {
+    width = windows(r, name, runId, width, (from, to) => {
       const rows = r.all(RECORDS_SQL, [name, runId, from, to])
       for (const row of rows) {
         const c = row[0] as number
@@ -324,6 +335,7 @@ const readColumn = (
   const inner: Array<string> = probe === undefined ? [] : [probe[0] as string]
   /** Whether the windows read items (else only range items pack); follows what the last window held. */
   let items = true
+  let width = FIRST_WIDTH
   for (let i = 0; i < runs.length; i++) {
     const runId = runs[i]!.runId
     const first = r.get(FIRST_CTX_SQL, [name, runId])
@@ -352,7 +364,7 @@ const readColumn = (
       if (s === undefined) unpacked.set(key, s = builder.shape(pathOf(loop[0] as number), loopName))
       builder.push(i, s, loop[2] as number, decodeItem(loop[3] as string | null), value)
     }
-    windows(r, name, runId, (from, to) => {
+    width = windows(r, name, runId, width, (from, to) => {
       const rows = r.all((items ? itemSqls : rangeSqls)[inner.length]!, [...inner, name, runId, from, to])
       /** Rows that did not pack, or whose item is not `iteration - 1`. */
       let odd = 0
