@@ -8,7 +8,7 @@ import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as SchemaAST from "effect/SchemaAST"
-import { ColumnError } from "./Errors.js"
+import { ColumnError, KwargsError } from "./Errors.js"
 import { BuildColumns, DIMENSIONS } from "./Run.js"
 
 /** Named schemas (no context requirements). */
@@ -132,4 +132,22 @@ export const validateSpec = (spec: Spec): Either.Either<Spec, ColumnError> => {
     if (e) return Either.left(e)
   }
   return Either.right(spec)
+}
+
+/**
+ * Decodes a `--kwargs` text for an arg: as is when the encoded side is a string,
+ * else as JSON (falling back to the text); the result must decode with the codec.
+ */
+export const decodeKwarg = (codec: Codec, name: string, text: string): Either.Either<unknown, KwargsError> => {
+  let candidate: unknown = text
+  if (!codec.encodedIsString) {
+    try {
+      candidate = JSON.parse(text)
+    } catch {
+      candidate = text
+    }
+  }
+  return Either.isLeft(codec.decode(candidate))
+    ? Either.left(new KwargsError({ reason: "Schema", arg: name, value: text, expected: codec.expected }))
+    : Either.right(candidate)
 }

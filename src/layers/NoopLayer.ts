@@ -9,8 +9,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import { KwargsError } from "../domain/Errors.js"
 import { parseKwargs } from "../domain/Kwargs.js"
+import { decodeKwarg } from "../domain/Spec.js"
 import { Args } from "../services/Args.js"
 import { Checkpoints } from "../services/Checkpoints.js"
 import { Logs } from "../services/Logs.js"
@@ -28,18 +28,7 @@ export const make = Effect.gen(function*() {
       Args.of({
         resolve: (name, codec, defaultEncoded) => {
           const text = kwargs.get(name)
-          if (text === undefined) return Effect.succeed(defaultEncoded)
-          let candidate: unknown = text
-          if (!codec.encodedIsString) {
-            try {
-              candidate = JSON.parse(text)
-            } catch {
-              candidate = text
-            }
-          }
-          return Either.isLeft(codec.decode(candidate))
-            ? Effect.fail(new KwargsError({ reason: "Schema", arg: name, value: text, expected: codec.expected }))
-            : Effect.succeed(candidate)
+          return text === undefined ? Effect.succeed(defaultEncoded) : decodeKwarg(codec, name, text)
         }
       })
     ),

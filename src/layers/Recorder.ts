@@ -21,9 +21,10 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { JournalError, KwargsError } from "../domain/Errors.js"
+import { JournalError } from "../domain/Errors.js"
 import { tstampOf } from "../domain/Ids.js"
 import { parseKwargs } from "../domain/Kwargs.js"
+import { decodeKwarg } from "../domain/Spec.js"
 import { checkpointLine, logLine, loopLine, parseLog } from "../domain/LogFile.js"
 import { DEFAULT_EPSILON, DEFAULT_RESTORE_RATIO, shouldCheckpoint } from "../domain/Adaptive.js"
 import { byteSize } from "../domain/Snapshot.js"
@@ -33,7 +34,7 @@ import type { BuildContext, RunHeader, RunStatus } from "../domain/Run.js"
 import { Args } from "../services/Args.js"
 import { Checkpoints } from "../services/Checkpoints.js"
 import { Journal, type JournalWriter } from "../services/Journal.js"
-import { CurrentLoop, currentFrame, iterate, type LoopFrame, TopLevel, within } from "../services/LoopContext.js"
+import { CurrentLoop, currentFrame, iterate, type LoopFrame, makeFrame, within } from "../services/LoopContext.js"
 import { Logs } from "../services/Logs.js"
 import { Loops } from "../services/Loops.js"
 import { Project } from "../services/Project.js"
@@ -89,7 +90,6 @@ interface RunState {
   closed: boolean
 }
 
-const isScalar = (v: unknown) => typeof v === "number" || typeof v === "string" || typeof v === "boolean"
 
 const makefileHash = (dir: string): string | null => {
   for (const name of ["GNUmakefile", "makefile", "Makefile"]) {
@@ -347,33 +347,17 @@ export const make = Effect.gen(function*() {
         const text = kwargs.get(name)
         let encoded = defaultEncoded
         if (text !== undefined) {
-          let candidate: unknown = text
-          if (!codec.encodedIsString) {
-            try {
-              candidate = JSON.parse(text)
-            } catch {
-              candidate = text
-            }
-          }
-          if (Either.isLeft(codec.decode(candidate))) {
-            return Effect.fail(new KwargsError({ reason: "Schema", arg: name, value: text, expected: codec.expected }))
-          }
-          encoded = candidate
+          const decoded = decodeKwarg(codec, name, text)
+          if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+          encoded = decoded.right
         }
         resolvedArgs.set(name, encoded)
         return Effect.as(push(0, name, encoded), encoded)
       })
   })
 
-  const frame = (parent: LoopFrame, name: string, iteration: number, entries: number | null, value: unknown) => ({
-    ctx: ++ctxCounter,
-    parent: parent.ctx === 0 ? TopLevel : parent,
-    name,
-    iteration,
-    entries,
-    value: isScalar(value) ? value : null,
-    emitted: -1
-  })
+  const frame = (parent: LoopFrame, name: string, iteration: number, entries: number | null, value: unknown) =>
+    makeFrame(++ctxCounter, parent, name, iteration, entries, value)
 
   /** Writes a value at a given frame (profiling records of a main-loop iteration). */
   const writeAt = (f: LoopFrame, name: string, value: unknown) => {

@@ -35,7 +35,7 @@ import {
 import { decode, select } from "../domain/Snapshot.js"
 import { Args } from "../services/Args.js"
 import { Checkpoints } from "../services/Checkpoints.js"
-import { CurrentLoop, currentFrame, iterate, type LoopFrame, TopLevel, within } from "../services/LoopContext.js"
+import { CurrentLoop, currentFrame, iterate, type LoopFrame, makeFrame, TopLevel, within } from "../services/LoopContext.js"
 import { Logs } from "../services/Logs.js"
 import { Loops } from "../services/Loops.js"
 import { ObjectStore } from "../services/ObjectStore.js"
@@ -197,15 +197,8 @@ export const make = (plan: ReplayPlan) =>
         )
       })
 
-    const frame = (parent: LoopFrame, name: string, iteration: number, entries: number | null, value: unknown) => ({
-      ctx: ++ctxCounter,
-      parent: parent.ctx === 0 ? TopLevel : parent,
-      name,
-      iteration,
-      entries,
-      value: typeof value === "number" || typeof value === "string" || typeof value === "boolean" ? value : null,
-      emitted: -1
-    })
+    const frame = (parent: LoopFrame, name: string, iteration: number, entries: number | null, value: unknown) =>
+      makeFrame(++ctxCounter, parent, name, iteration, entries, value)
 
     const mainLoop = <A, E, R>(
       scope: CheckpointScope,

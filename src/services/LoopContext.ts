@@ -80,3 +80,21 @@ export const loopNames = (frame: LoopFrame): ReadonlyArray<string> => {
   for (let f: LoopFrame | undefined = frame; f !== undefined && f.ctx !== 0; f = f.parent) names.push(f.name)
   return names.reverse()
 }
+
+/** A new frame under `parent`; the item is kept only when it is a JSON scalar. */
+export const makeFrame = (
+  ctx: number,
+  parent: LoopFrame,
+  name: string,
+  iteration: number,
+  entries: number | null,
+  value: unknown
+): LoopFrame => ({
+  ctx,
+  parent: parent.ctx === 0 ? TopLevel : parent,
+  name,
+  iteration,
+  entries,
+  value: typeof value === "number" || typeof value === "string" || typeof value === "boolean" ? value : null,
+  emitted: -1
+})
