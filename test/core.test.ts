@@ -140,3 +140,18 @@ describe("record semantics in memory", () => {
     expect(() => Flor.make({ columns: { "": Schema.Number } })).toThrow(/not valid/)
   })
 })
+
+describe("unused --kwargs", () => {
+  it("names the closest arg read, only when it is a likely typo", async () => {
+    const { closest, unusedKwargs } = await import("../src/domain/Kwargs.js")
+    expect(closest("epochz", ["epochs", "lr"])).toBe("epochs")
+    expect(closest("Lr", ["lr", "seed"])).toBe("lr")
+    expect(closest("nmae", ["name"])).toBe("name")
+    expect(closest("batch_size", ["lr", "seed"])).toBeUndefined()
+    expect(unusedKwargs(["lr", "seed"], new Set(["lr", "seed"]))).toBeUndefined()
+    expect(unusedKwargs(["lrr", "sed"], new Set(["lr", "seed"]))?.message).toBe(
+      "--kwargs lrr, sed were given but no arg() read them (did you mean lr for lrr, seed for sed?); the run was recorded: fix the name and run again (FLOR_UNUSED_KWARGS=warn only warns)"
+    )
+    expect(unusedKwargs(["zzz"], new Set(["lr"]))?.message).toContain("(the args read were lr)")
+  })
+})

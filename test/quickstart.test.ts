@@ -45,11 +45,22 @@ describe("quick start, installed into another project", () => {
     expect(shadow).toMatch(/\.flor\/logs\/.*\.jsonl/)
   })
 
-  it("warns about a kwarg no arg reads, and fails clearly on a bad one", () => {
+  it("reports a kwarg no arg reads (with the likely name), and fails clearly on a bad one", () => {
+    const before = JSON.parse(sb.flor("dataframe", "--format", "json").stdout) as Array<unknown>
     const typo = sb.tsx("hello.ts", "--kwargs", "nmae=world")
-    expect(typo.status).toBe(0)
-    expect(typo.stderr).toContain("nmae")
-    expect(typo.stderr).toContain("typo")
+    expect(typo.status).not.toBe(0)
+    expect(typo.stderr.trim().split("\n")).toEqual([
+      "flor: --kwargs nmae was given but no arg() read it (did you mean name?); the run was recorded: fix the name and run again (FLOR_UNUSED_KWARGS=warn only warns)"
+    ])
+    // the run itself is kept, with the arg's default value
+    const after = JSON.parse(sb.flor("dataframe", "--format", "json").stdout) as Array<{ readonly name: string }>
+    expect(after).toHaveLength(before.length + 1)
+    expect(after.at(-1)?.name).toBe("anonymous")
+    sb.env.FLOR_UNUSED_KWARGS = "warn"
+    const warned = sb.tsx("hello.ts", "--kwargs", "nmae=world")
+    delete sb.env.FLOR_UNUSED_KWARGS
+    expect(warned.status).toBe(0)
+    expect(warned.stderr).toContain("flor: warning: --kwargs nmae was given")
     const bad = sb.tsx("hello.ts", "--kwargs", "name")
     expect(bad.status).not.toBe(0)
     expect(bad.stderr.trim().split("\n")).toHaveLength(1)

@@ -17,7 +17,7 @@ export class NotAGitRepository extends Schema.TaggedError<NotAGitRepository>()("
 
 /** A `--kwargs` pair is malformed or fails its arg's schema. */
 export class KwargsError extends Schema.TaggedError<KwargsError>()("KwargsError", {
-  reason: Schema.Literal("Malformed", "Schema", "Duplicate", "OnReplay", "Reserved"),
+  reason: Schema.Literal("Malformed", "Schema", "Duplicate", "OnReplay", "Reserved", "Unused"),
   arg: Schema.String,
   value: Schema.String,
   expected: Schema.String
@@ -34,6 +34,11 @@ export class KwargsError extends Schema.TaggedError<KwargsError>()("KwargsError"
         return `--kwargs: ${this.arg}=${this.value} is not a valid ${this.expected}`
       case "Reserved":
         return `arg("${this.arg}", …): ${this.expected}`
+      case "Unused": {
+        const many = this.arg.includes(",")
+        return `--kwargs ${this.value} ${many ? "were" : "was"} given but no arg() read ${many ? "them" : "it"}${this.expected}; ` +
+          `the run was recorded: fix the name and run again (FLOR_UNUSED_KWARGS=warn only warns)`
+      }
     }
   }
 }

@@ -21,9 +21,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import { JournalError } from "../domain/Errors.js"
+import { JournalError, type KwargsError } from "../domain/Errors.js"
 import { tstampOf } from "../domain/Ids.js"
-import { parseKwargs } from "../domain/Kwargs.js"
+import { parseKwargs, unusedKwargs } from "../domain/Kwargs.js"
 import { decodeKwarg } from "../domain/Spec.js"
 import { checkpointLine, logLine, loopLine, parseLog } from "../domain/LogFile.js"
 import { DEFAULT_EPSILON, DEFAULT_RESTORE_RATIO, shouldCheckpoint } from "../domain/Adaptive.js"
@@ -51,6 +51,9 @@ export const RestoreRatio = Config.number("FLOR_RESTORE_RATIO").pipe(Config.with
 
 /** How often buffered records are made durable (`FLOR_FLUSH_MS`, default 250 ms). */
 export const FlushMillis = Config.integer("FLOR_FLUSH_MS").pipe(Config.withDefault(250))
+
+/** `FLOR_UNUSED_KWARGS`: a `--kwargs` name that no `arg` read fails the process (`error`, default) or only warns. */
+export const UnusedKwargs = Config.literal("error", "warn")("FLOR_UNUSED_KWARGS").pipe(Config.withDefault("error"))
 
 /** Per-run profiling of the main loop and checkpoints (seconds, bytes). */
 interface Profile {
@@ -138,6 +141,7 @@ export const make = Effect.gen(function*() {
   const flushMillis = yield* Effect.orDie(FlushMillis)
   const epsilon = yield* Effect.orDie(Epsilon)
   const restoreRatio = yield* Effect.orDie(RestoreRatio)
+  const unusedPolicy = yield* Effect.orDie(UnusedKwargs)
   const kwargs = yield* Either.match(parseKwargs(project.argv), {
     onLeft: (e) => Effect.fail(e),
     onRight: (m) => Effect.succeed(m)
@@ -301,21 +305,22 @@ export const make = Effect.gen(function*() {
   const layerStart = performance.now()
   yield* startRun
 
-  let warned = false
-  const warnUnused = Effect.suspend(() => {
-    if (warned) return Effect.void
-    warned = true
-    const unused = [...kwargs.keys()].filter((k) => !consumed.has(k))
-    return unused.length === 0 ? Effect.void : Console.error(
-      `flor: warning: --kwargs ${unused.join(", ")} ${unused.length === 1 ? "was" : "were"} given but no arg() read ${
-        unused.length === 1 ? "it" : "them"
-      } (a typo?)`
-    )
-  })
+  let checkedUnused = false
+  /** After the last run is stored: a `--kwargs` name no `arg` read is reported (a typo must not pass silently). */
+  const checkUnused = (succeeded: boolean): Effect.Effect<void, KwargsError> =>
+    Effect.suspend(() => {
+      if (checkedUnused) return Effect.void
+      checkedUnused = true
+      const unused = unusedKwargs(kwargs.keys(), consumed)
+      if (unused === undefined) return Effect.void
+      return unusedPolicy === "error" && succeeded
+        ? Effect.fail(unused)
+        : Console.error(`flor: warning: ${unused.message}`)
+    })
 
   /** Ends the last run with the program's outcome. Idempotent. */
-  const close = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void, CommitError> =>
-    lock.withPermits(1)(Effect.zipRight(endRun(statusOf(exit)), warnUnused)).pipe(
+  const close = (exit: Exit.Exit<unknown, unknown>): Effect.Effect<void, CommitError | KwargsError> =>
+    lock.withPermits(1)(Effect.zipRight(endRun(statusOf(exit)), checkUnused(Exit.isSuccess(exit)))).pipe(
       Effect.uninterruptible
     )
 

@@ -6,7 +6,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
-import type { CheckpointError, JournalError, StoreError, VersioningError } from "../domain/Errors.js"
+import type { CheckpointError, JournalError, KwargsError, StoreError, VersioningError } from "../domain/Errors.js"
 
 /** Identity of the current run. */
 export interface RunInfo {
@@ -23,6 +23,9 @@ export class Session extends Context.Tag("flordb/Session")<Session, {
   readonly current: Effect.Effect<RunInfo>
   /** Flushes the run, versions its code, stores it, and starts a new run with a new tstamp. */
   readonly commit: Effect.Effect<void, CommitError>
-  /** Ends the last run with the program's outcome (committed, failed or interrupted). Idempotent. */
-  readonly close: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void, CommitError>
+  /**
+   * Ends the last run with the program's outcome (committed, failed or interrupted). Idempotent.
+   * Fails with a `KwargsError` after storing the run when a `--kwargs` name was never read.
+   */
+  readonly close: (exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void, CommitError | KwargsError>
 }>() {}

@@ -131,7 +131,7 @@ describe("bad input", () => {
     rows.push({ name: c.name, status: r.status, first })
     expect(r.status, `${c.name}: exit code (stderr: ${r.stderr})`).not.toBe(0)
     expect(r.status, `${c.name}: killed`).not.toBeNull()
-    expect(errors, `${c.name}: one line on stderr`).toHaveLength(1)
+    expect(errors, `${c.name}: one line on stderr, got: ${r.stderr}`).toHaveLength(1)
     if (c.progress === true) expect(lines.at(-1), c.name).toBe(first)
     expect(first, c.name).toMatch(/^flor: /)
     expect(first.slice(6), c.name).toMatch(c.line)
@@ -453,14 +453,16 @@ main(Effect.asVoid(flor.dataframe("seq")))
     if (fullMount === undefined || roMount === undefined) rows.push({ name: "(tmpfs mounts not allowed here)", status: null, first: "read-only/full FLOR_HOME simulated without mounts" })
   }, 240_000)
 
-  it("an unknown --kwargs name is a warning (documented), the run is kept", async () => {
+  it("an unknown --kwargs name fails the process after the run is stored, naming the likely arg", async () => {
     const file = "kw-unknown.ts"
     fs.writeFileSync(path.join(sb.dir, file), fs.readFileSync(path.join(sb.dir, "steady.ts"), "utf8"))
     const r = await tsx(file, ["--kwargs", "epochz=2", "steps=1", "epochs=1"])
     const lines = r.stderr.split("\n").filter((l) => l !== "")
-    rows.push({ name: "--kwargs unknown name (warning by design)", status: r.status, first: lines[0] ?? "" })
-    expect(r.status).toBe(0)
-    expect(lines).toEqual(["flor: warning: --kwargs epochz was given but no arg() read it (a typo?)"])
+    rows.push({ name: "--kwargs unknown name", status: r.status, first: lines[0] ?? "" })
+    expect(r.status).not.toBe(0)
+    expect(lines).toEqual([
+      "flor: --kwargs epochz was given but no arg() read it (did you mean epochs?); the run was recorded: fix the name and run again (FLOR_UNUSED_KWARGS=warn only warns)"
+    ])
   }, 60_000)
 
   it("prints the corpus", () => {
