@@ -18,14 +18,11 @@
  *
  * The test (test/continuous-training.test.ts) runs `walkthrough()` quietly.
  */
-import { spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
+import { isEntry, project } from "../shared/sandbox.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const repo = path.resolve(here, "../..")
 
 /** One day of the stream: the batch that arrived, its data shift, the run's seed, and maybe a code change. */
 export interface Day {
@@ -100,99 +97,31 @@ export interface Result {
   readonly cleanup: () => void
 }
 
-interface Output {
-  readonly status: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 /** Records the story; see the module comment. */
 export const walkthrough = async (options: Options = {}): Promise<Result> => {
   const print = options.print ?? ((line: string) => console.log(line))
   const days = options.days ?? DAYS
   const alertBelow = options.alertBelow ?? 0.5
   const started = performance.now()
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), "flordb-roundabouts-"))
-  const dir = path.join(base, "roundabouts")
-  const home = path.join(base, "flor-home")
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    FLOR_HOME: home,
-    GIT_AUTHOR_NAME: "alice",
-    GIT_AUTHOR_EMAIL: "alice@localhost",
-    GIT_COMMITTER_NAME: "alice",
-    GIT_COMMITTER_EMAIL: "alice@localhost"
-  }
-  delete env.FLOR_BACKEND // each run records the backend it picked
-  const cleanup = () => fs.rmSync(base, { recursive: true, force: true })
-
+  const p = project({
+    name: "roundabouts",
+    files: Object.fromEntries(["train.ts", "stream.ts", "registry.ts", "rollback.ts"].map((f) => [f, path.join(here, f)])),
+    links: ["@tensorflow/tfjs"],
+    author: "alice",
+    print
+  })
+  const { dir, env, flor, florJson, git, home, tsx, write } = p
   const step = (text: string) => print(`\n== ${text}`)
-  /** Runs a command in the sandbox without blocking the event loop; throws on a non-zero exit. */
-  const run = (cmd: string, args: ReadonlyArray<string>, shown: string, show = true) =>
-    new Promise<Output>((resolve, reject) => {
-      if (show) print(`$ ${shown}`)
-      const child = spawn(cmd, args, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] })
-      let stdout = ""
-      let stderr = ""
-      // shown line by line as they come (flor replay reports progress on stderr)
-      const lines = () => {
-        let pending = ""
-        return {
-          push: (d: string) => {
-            pending += d
-            const complete = pending.split("\n")
-            pending = complete.pop()!
-            if (show) for (const line of complete) print(line)
-          },
-          end: () => show && pending !== "" && print(pending)
-        }
-      }
-      const out = lines()
-      const err = lines()
-      child.stdout.setEncoding("utf8").on("data", (d: string) => {
-        stdout += d
-        out.push(d)
-      })
-      child.stderr.setEncoding("utf8").on("data", (d: string) => {
-        stderr += d
-        err.push(d)
-      })
-      child.on("error", reject)
-      child.on("close", (status) => {
-        out.end()
-        err.end()
-        if (status === 0) resolve({ status, stdout, stderr })
-        else reject(new Error(`${shown} exited with ${status}:\n${stderr}`))
-      })
-    })
-  const quote = (a: string) => (/[\s'"]/.test(a) ? `"${a}"` : a)
-  const git = (...args: Array<string>) => run("git", args, `git ${args.map(quote).join(" ")}`)
-  const tsx = (...args: Array<string>) =>
-    run(path.join(repo, "node_modules/.bin/tsx"), args, `npx tsx ${args.map(quote).join(" ")}`)
-  const flor = (...args: Array<string>) =>
-    run(process.execPath, [path.join(repo, "dist/cli/bin.js"), ...args], `npx flor ${args.map(quote).join(" ")}`)
-  const florJson = async (...args: Array<string>) =>
-    JSON.parse((await run(process.execPath, [path.join(repo, "dist/cli/bin.js"), ...args, "--format", "json"], "", false)).stdout) as Array<
-      Record<string, unknown>
-    >
-  const write = (file: string, text: string) => fs.writeFileSync(path.join(dir, file), text)
 
   try {
     step(`a sandbox git repository with flordb installed: ${dir}`)
-    fs.mkdirSync(path.join(dir, "node_modules/@tensorflow"), { recursive: true })
-    fs.symlinkSync(repo, path.join(dir, "node_modules/flordb"), "dir")
-    fs.symlinkSync(path.join(repo, "node_modules/effect"), path.join(dir, "node_modules/effect"), "dir")
-    fs.symlinkSync(path.join(repo, "node_modules/@tensorflow/tfjs"), path.join(dir, "node_modules/@tensorflow/tfjs"), "dir")
-    write("package.json", JSON.stringify({ name: "roundabouts", type: "module", private: true }, null, 2))
-    write(".gitignore", "node_modules/\n")
-    for (const f of ["train.ts", "stream.ts", "registry.ts", "rollback.ts"]) fs.copyFileSync(path.join(here, f), path.join(dir, f))
     await git("init", "-q", "-b", "main")
 
     step("continuous training: each day a labeled batch arrives (stream.json), is committed, and train.ts fine-tunes the published model")
     const runs: Array<{ tstamp: string; day: Day }> = []
     for (const day of days) {
       print("")
-      if (day.edit !== undefined) write("train.ts", day.edit(fs.readFileSync(path.join(dir, "train.ts"), "utf8")))
+      if (day.edit !== undefined) write("train.ts", day.edit(p.read("train.ts")))
       write("stream.json", `${JSON.stringify({ batch: day.batch, shift: day.shift })}\n`)
       await git("add", "-A")
       await git("commit", "-qm", day.message)
@@ -208,7 +137,7 @@ export const walkthrough = async (options: Options = {}): Promise<Result> => {
     print("f1_round climbs as roundabouts get labeled; the global f1_score hardly moves.")
 
     step("Bob: \"the new models miss pedestrians\". Nobody logged a pedestrian metric; add one to today's script")
-    const today = logPedestrianF1(fs.readFileSync(path.join(dir, "train.ts"), "utf8"))
+    const today = logPedestrianF1(p.read("train.ts"))
     write("train.ts", today)
     await git("diff", "-U0", "train.ts")
     await git("commit", "-qam", "log the pedestrian F1")
@@ -238,7 +167,7 @@ export const walkthrough = async (options: Options = {}): Promise<Result> => {
       rollbackTo: str(decision?.rollback_to),
       rollbackEpoch: typeof decision?.rollback_epoch === "number" ? decision.rollback_epoch : null,
       seconds,
-      cleanup
+      cleanup: p.cleanup
     }
   } catch (e) {
     print(`walkthrough failed; the sandbox is kept at ${dir}`)
@@ -246,6 +175,4 @@ export const walkthrough = async (options: Options = {}): Promise<Result> => {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  await walkthrough()
-}
+if (isEntry(import.meta.url)) await walkthrough()
