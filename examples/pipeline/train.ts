@@ -7,7 +7,7 @@
  * The model and its optimizer are checkpointed per epoch, with validation metrics:
  * the model registry infer.ts picks from.
  *
- *   npx tsx train.ts --kwargs epochs=12 lr=0.02
+ *   npx tsx train.ts --kwargs epochs=12 lr=0.05
  *   npx flor dataframe val_recall val_precision val_acc --latest
  */
 import * as Console from "effect/Console"
@@ -57,8 +57,8 @@ export const train = Pipeline.step({
     Effect.gen(function*() {
       yield* Effect.promise(() => initBackend())
       const epochs = yield* out.arg("epochs", 12)
-      const steps = yield* out.arg("steps", 5)
-      const lr = yield* out.arg("lr", 0.02)
+      const steps = yield* out.arg("steps", 10)
+      const lr = yield* out.arg("lr", 0.05)
       const seed = yield* out.arg("seed", 0)
 
       const store = latest(yield* read.dataframe(...FEATURE_NAMES))

@@ -339,8 +339,8 @@ export const walkthrough = async (options: Options = {}): Promise<Result> => {
       `(document_value = '${slipped}' AND page = ${slipPage}) OR (document_value = '${misclicked}' AND page = ${misclickPage})`
     )
 
-    step("the model registry (Fig. 6.6): the newest training run's epochs, and the checkpoint each infer run loaded")
-    await project.flor("dataframe", "val_recall", "val_precision", "val_acc", "--latest")
+    step("the model registry (Fig. 6.6): validation metrics per epoch (the first two and the last), and the checkpoint each infer run loaded")
+    await project.flor("dataframe", "val_recall", "val_precision", "val_acc", "--where", "epoch <= 2 OR epoch = 12")
     await project.flor("dataframe", "model_tstamp", "model_epoch", "model_val_recall")
     const predictions = await project.florJson("dataframe", "first_page", "pred_color")
     const byRun = new Map<string, Map<string, Array<number>>>()
