@@ -3,6 +3,8 @@
  * unchanged with `FLOR_REPLAY` set; range and validation scans are split into G
  * contiguous, balanced partitions that pseudoresume independently. Results are
  * merged and backfilled in one transaction only when every worker succeeded.
+ * Workers run the script precompiled, under plain `node` (no loader hooks), when
+ * it allows (`internal/precompile.ts`), else under tsx.
  *
  * @since 0.1.0
  */
@@ -12,11 +14,13 @@ import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ReplayError } from "../domain/Errors.js"
 import { partition } from "../domain/Partition.js"
 import { type Divergence, type ReplayPlan, ReplayPlanJson, type ReplayResult, ReplayResultJson } from "../domain/ReplayPlan.js"
 import { type Recorded, Store } from "../services/Store.js"
+import { type Compiled, precompiled } from "./internal/precompile.js"
 
 /** What to replay and how. */
 export interface ReplayJob {
@@ -54,10 +58,17 @@ export const mainLoopOf = (recorded: Recorded): { readonly name: string; readonl
 
 const tsxCli = createRequire(import.meta.url).resolve("tsx/cli")
 
+/** The command line of a worker: the precompiled script under node, or the script under tsx. */
+const workerArgs = (job: ReplayJob, compiled: Option.Option<Compiled>): Array<string> =>
+  Option.match(compiled, {
+    onNone: () => [tsxCli, job.script, ...job.argv],
+    onSome: (c) => [...c.execArgv, c.entry, ...job.argv]
+  })
+
 /** Runs one worker process; fails with the last line of its stderr. */
-const runWorker = (job: ReplayJob, plan: ReplayPlan) =>
+const runWorker = (job: ReplayJob, plan: ReplayPlan, args: ReadonlyArray<string>) =>
   Effect.async<void, string>((resume) => {
-    const child = spawn(process.execPath, [tsxCli, job.script, ...job.argv], {
+    const child = spawn(process.execPath, args, {
       cwd: job.cwd,
       env: { ...(job.env ?? process.env), FLOR_REPLAY: Schema.encodeSync(ReplayPlanJson)(plan) },
       stdio: ["ignore", "ignore", "pipe"]
@@ -91,11 +102,20 @@ export const runReplay = (job: ReplayJob): Effect.Effect<ReplaySummary, ReplayEr
     const store = yield* Store
     const key = { tstamp: job.plan.tstamp, filename: job.plan.filename }
     const fail = (detail: string) => new ReplayError({ ...key, detail })
-    const recorded = yield* Effect.mapError(store.recorded(key), (e) => fail(e.message))
-    const started = performance.now()
-    const main = mainLoopOf(recorded)
-    const n = main?.iterations ?? 0
     const parallel = job.plan.kind === "range" || job.plan.kind === "validation"
+    // Only a partitioned scan needs the main loop's length (reading a whole run takes ~0.1 s per
+    // 40k records); prefix and suffix scans only check that the run is there.
+    const length = parallel
+      ? Effect.map(store.recorded(key), (recorded) => mainLoopOf(recorded)?.iterations ?? 0)
+      : Effect.flatMap(
+        store.runs,
+        (runs) =>
+          runs.some((r) => r.tstamp === key.tstamp && r.filename === key.filename)
+            ? Effect.succeed(0)
+            : Effect.as(store.recorded(key), 0) // fails as a missing run does
+      )
+    const n = yield* Effect.mapError(length, (e) => fail(e.message))
+    const started = performance.now()
     const ranges = parallel
       ? partition(job.plan.from ?? 1, job.plan.to ?? n + 1, job.workers)
       : [[job.plan.from ?? 1, job.plan.to ?? n + 1] as const]
@@ -105,17 +125,23 @@ export const runReplay = (job: ReplayJob): Effect.Effect<ReplaySummary, ReplayEr
       ...(parallel ? { from, to } : {}),
       output: path.join(dir, `worker-${i}.json`)
     }))
-    const results = yield* Effect.forEach(
-      plans,
-      (plan, i) =>
-        Effect.mapError(runWorker(job, plan), (e) => fail(`worker ${i + 1}/${plans.length}: ${e}`)).pipe(
-          Effect.zipRight(Effect.try({
-            try: () => Schema.decodeUnknownSync(ReplayResultJson)(fs.readFileSync(plan.output!, "utf8")),
-            catch: (e) => fail(`worker ${i + 1}/${plans.length} left no readable result: ${e}`)
-          }))
-        ),
-      { concurrency: "unbounded" }
-    ).pipe(Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))))
+    const debug = (job.env ?? process.env).FLOR_DEBUG !== undefined
+    const results = yield* Effect.flatMap(precompiled(job.script, { debug }), (compiled) =>
+      Effect.forEach(
+        plans,
+        (plan, i) =>
+          Effect.mapError(runWorker(job, plan, workerArgs(job, compiled)), (e) => fail(`worker ${i + 1}/${plans.length}: ${e}`))
+            .pipe(
+              Effect.zipRight(Effect.try({
+                try: () => Schema.decodeUnknownSync(ReplayResultJson)(fs.readFileSync(plan.output!, "utf8")),
+                catch: (e) => fail(`worker ${i + 1}/${plans.length} left no readable result: ${e}`)
+              }))
+            ),
+        { concurrency: "unbounded" }
+      )).pipe(
+        Effect.scoped,
+        Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+      )
     const restores = results.flatMap((r: ReplayResult) => r.restores.map((x) => x.seconds))
     const records = [
       ...results.flatMap((r: ReplayResult) => r.records),
