@@ -26,7 +26,6 @@ import * as path from "node:path"
 import * as FileJournal from "./FileJournal.js"
 import * as LocalObjectStore from "./LocalObjectStore.js"
 import * as WorkerMaterializer from "./WorkerMaterializer.js"
-import * as GitVersioning from "./GitVersioning.js"
 import * as ProjectLive from "./ProjectLive.js"
 import * as Recorder from "./Recorder.js"
 import * as Replayer from "./Replayer.js"
@@ -43,11 +42,18 @@ export type FlorServices = Logs | Args | Loops | Checkpoints | Session | Store |
 /** Errors of starting a recording. */
 export type StartError = NotAGitRepository | StoreError | VersioningError | KwargsError | JournalError | ReplayError
 
+/**
+ * Git versioning of the repository at `root`. Loaded on demand: isomorphic-git is only
+ * needed to record (a replay or a `FLOR_DISABLE=1` run does not load it).
+ */
+export const versioning = (root: string) =>
+  Layer.unwrapEffect(Effect.map(Effect.promise(() => import("./GitVersioning.js")), (git) => git.layer(root)))
+
 /** Storage of a project: SQLite store, git versioning and file journals. */
 export const storage = (project: Project["Type"]) =>
   Layer.mergeAll(
     SqliteStore.layer(project.home, project.projid),
-    GitVersioning.layer(project.root),
+    versioning(project.root),
     FileJournal.layer(project.home),
     objects(project.home)
   )

@@ -11,7 +11,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { NotAGitRepository } from "../domain/Errors.js"
 import { Project } from "../services/Project.js"
-import { findRoot } from "./GitVersioning.js"
+
+/** The repository root above `dir` (isomorphic-git is loaded on demand: replays never need it). */
+const findRoot = (dir: string) =>
+  Effect.flatMap(Effect.promise(() => import("./GitVersioning.js")), (git) => git.findRoot(dir))
 
 /** `$FLOR_HOME`, default `~/.flor`. */
 export const FlorHome = Config.string("FLOR_HOME").pipe(Config.withDefault(path.join(os.homedir(), ".flor")))
