@@ -7,6 +7,8 @@
  * reported separately. Run with `npx tsx bench/log.ts`; writes `bench/results/log.json`.
  */
 import * as fs from "node:fs"
+import * as os from "node:os"
+import { PerformanceObserver } from "node:perf_hooks"
 import Database from "better-sqlite3"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -51,6 +53,25 @@ interface Pushed {
   readonly step: number
 }
 
+/** A timed run of `f` with the GC pause time and the process CPU time (all threads) spent in it. */
+const measured = async (f: () => Promise<unknown>) => {
+  const pauses: Array<{ start: number; duration: number }> = []
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push({ start: e.startTime, duration: e.duration })
+  })
+  observer.observe({ entryTypes: ["gc"] })
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  await f()
+  const t1 = performance.now()
+  const cpu = process.cpuUsage(cpu0)
+  // GC entries are delivered asynchronously
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  observer.disconnect()
+  const gcMs = pauses.filter((p) => p.start >= t0 && p.start < t1).reduce((sum, p) => sum + p.duration, 0)
+  return { ms: t1 - t0, gcMs, cpuMs: (cpu.user + cpu.system) / 1000 }
+}
+
 /** One recorded run: layer start-up and final commit outside the timed loop. */
 const flordbOnce = async (root: string, epochs: number, steps: number) => {
   const home = tempDir("flordb-bench-home-")
@@ -61,16 +82,16 @@ const flordbOnce = async (root: string, epochs: number, steps: number) => {
     const scope = await Effect.runPromise(Scope.make())
     const [startMs, context] = await time(() => Effect.runPromise(Layer.buildWithScope(recordFor(project), scope)))
     const provided = Effect.provide(program, context)
-    const [loopMs] = await time(() => Effect.runPromise(provided))
+    const loop = await measured(() => Effect.runPromise(provided))
     const [commitMs] = await time(() => Effect.runPromise(Scope.close(scope, Exit.void)))
     const db = new Database(databasePath(home, project.projid), { readonly: true })
     try {
-      const stored = (db.prepare("SELECT count(*) AS n FROM logs").get() as { n: number }).n
+      const stored = (db.prepare("SELECT count(*) AS n FROM logs WHERE value_name = 'loss'").get() as { n: number }).n
       if (stored !== epochs * steps) throw new Error(`expected ${epochs * steps} stored records, found ${stored}`)
     } finally {
       db.close()
     }
-    return { loopMs, commitMs, startMs }
+    return { loopMs: loop.ms, loopGcMs: loop.gcMs, loopCpuMs: loop.cpuMs, commitMs, startMs }
   } finally {
     fs.rmSync(home, { recursive: true, force: true })
   }
@@ -89,9 +110,9 @@ const effectOnce = async (epochs: number, steps: number) => {
       ),
     { discard: true }
   )
-  const [ms] = await time(() => Effect.runPromise(program))
+  const run = await measured(() => Effect.runPromise(program))
   if (arr.length !== epochs * steps) throw new Error("baseline (a) lost records")
-  return ms
+  return run
 }
 
 /** Baseline (b): a plain nested for-loop pushing the same objects. */
@@ -110,6 +131,7 @@ const perCall = (ms: number, calls: number) => (ms * 1e6) / calls
 
 /** Runs the benchmark; prints its table and writes `bench/results/log.json`. */
 export const runLogBench = async (): Promise<Record<string, unknown>> => {
+  const load0 = os.loadavg()
   const root = tempRepo("flordb-bench-log-")
   try {
     // warm-up: every variant once at the smallest size
@@ -123,6 +145,9 @@ export const runLogBench = async (): Promise<Record<string, unknown>> => {
     for (const { epochs, steps } of SIZES) {
       const calls = epochs * steps
       const flordb: Array<number> = []
+      const flordbGc: Array<number> = []
+      const flordbCpu: Array<number> = []
+      const effectGc: Array<number> = []
       const commit: Array<number> = []
       const start: Array<number> = []
       const effect: Array<number> = []
@@ -135,9 +160,15 @@ export const runLogBench = async (): Promise<Record<string, unknown>> => {
           if (k === 0) {
             const r = await flordbOnce(root, epochs, steps)
             flordb.push(r.loopMs)
+            flordbGc.push(r.loopGcMs)
+            flordbCpu.push(r.loopCpuMs)
             commit.push(r.commitMs)
             start.push(r.startMs)
-          } else if (k === 1) effect.push(await effectOnce(epochs, steps))
+          } else if (k === 1) {
+            const r = await effectOnce(epochs, steps)
+            effect.push(r.ms)
+            effectGc.push(r.gcMs)
+          }
           else plain.push(await plainOnce(epochs, steps))
         }
       }
@@ -165,7 +196,12 @@ export const runLogBench = async (): Promise<Record<string, unknown>> => {
         baseline_plain_ms: plain.map((x) => round(x)),
         final_commit_ms: commit.map((x) => round(x)),
         layer_start_ms: start.map((x) => round(x)),
+        flordb_gc_ms: flordbGc.map((x) => round(x)),
+        flordb_cpu_ms: flordbCpu.map((x) => round(x)),
+        baseline_effect_gc_ms: effectGc.map((x) => round(x)),
         flordb_median_ms: round(f),
+        flordb_gc_share: round(median(flordbGc) / f, 3),
+        baseline_effect_gc_share: round(median(effectGc) / a, 3),
         baseline_effect_median_ms: round(a),
         baseline_plain_median_ms: round(b),
         final_commit_median_ms: round(median(commit)),
@@ -191,7 +227,13 @@ export const runLogBench = async (): Promise<Record<string, unknown>> => {
           `${TARGET_RATIO}x vs (b) ${s["target_ratio_vs_plain_met"] ? "met" : "MISSED"}, ` +
           `1M calls/s ${s["target_calls_per_sec_met"] ? "met" : "MISSED"}`
         ),
-        "final commit: journal flush + parse + shadow commit + SQLite ingest, at scope close; ns/call column = per record"
+        "final commit: journal flush + parse + shadow commit + SQLite ingest, at scope close; ns/call column = per record",
+        ...sizes.map((s) =>
+          `${String(s["epochs"])}x${String(s["steps"])}: GC pauses ${
+            Math.round(Number(s["flordb_gc_share"]) * 100)
+          }% of the flordb loop (${Math.round(Number(s["baseline_effect_gc_share"]) * 100)}% of (a))`
+        ),
+        `load average at start ${load0.map((x) => x.toFixed(2)).join(" ")}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`
       ]
     }
     const result = {
@@ -200,7 +242,7 @@ export const runLogBench = async (): Promise<Record<string, unknown>> => {
       targets: { ratio: TARGET_RATIO, calls_per_sec: TARGET_CALLS_PER_SEC },
       sizes,
       table,
-      environment: environment()
+      environment: { ...environment(), load_average_start: load0.map((x) => round(x)), load_average_end: os.loadavg().map((x) => round(x)) }
     }
     console.log(renderTable(table))
     writeResult("log", result)

@@ -1,19 +1,29 @@
 /**
  * Run journals as files under `$FLOR_HOME/journal/<projid>/<tstamp>.jsonl`:
- * appended and fdatasync'ed on every flush, created exclusively so two runs never
- * share a tstamp.
+ * appended and fdatasync'ed on every flush (large batches by a writer thread, so
+ * the recording loop does not wait for the disk), created exclusively so two runs
+ * never share a tstamp.
  *
  * @since 0.1.0
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Worker } from "node:worker_threads"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { JournalError } from "../domain/Errors.js"
 import { tstampOf } from "../domain/Ids.js"
-import { endLine, headerLine, parseLog } from "../domain/LogFile.js"
+import {
+  batchEncoder,
+  endLine,
+  headerLine,
+  LOG_WIDTH,
+  LOOP_WIDTH,
+  parseLog,
+  type RecordBatch
+} from "../domain/LogFile.js"
 import type { RunHeader } from "../domain/Run.js"
 import { Journal, type JournalWriter, type OrphanJournal } from "../services/Journal.js"
 
@@ -74,6 +84,270 @@ const openExclusive = (dir: string, header: RunHeader) =>
     catch: fail(dir)
   })
 
+/** A batch with at least this many records starts the journal's writer thread. */
+const THREAD_THRESHOLD = 4096
+/** Jobs handed to the writer thread and not durable yet beyond which `appendBatch` waits. */
+const QUEUED = 2
+
+/**
+ * The writer thread: plain CommonJS evaluated from this string (it runs the same
+ * from TypeScript sources and from `dist`). It encodes each batch straight into a
+ * reused byte buffer, giving exactly the bytes of `LogFile.batchEncoder` (and so of
+ * `logLine`/`loopLine`; keep them in step), appends them and fdatasyncs. Bytes it
+ * could not write are kept and retried with the next job.
+ */
+const WORKER_SOURCE = `"use strict"
+const { parentPort, workerData } = require("node:worker_threads")
+const fs = require("node:fs")
+const fd = workerData.fd
+const names = workerData.names.map((name) => Buffer.from(JSON.stringify(name)))
+let pending = workerData.pending.map((b) => Buffer.from(b))
+let dirty = false
+let out = Buffer.allocUnsafe(1 << 16)
+let at = 0
+const room = (n) => {
+  if (at + n <= out.length) return
+  let size = out.length * 2
+  while (size < at + n) size *= 2
+  const bigger = Buffer.allocUnsafe(size)
+  out.copy(bigger, 0, 0, at)
+  out = bigger
+}
+const ascii = (s) => { for (let i = 0; i < s.length; i++) out[at++] = s.charCodeAt(i) }
+const utf8 = (s) => { room(s.length * 3); at += out.utf8Write(s, at) }
+const bytes = (b) => { out.set(b, at); at += b.length }
+// as String(v): integers digit by digit, other numbers through the engine
+const num = (v) => {
+  if (Number.isInteger(v) && v < 1e15 && v > -1e15) {
+    if (v < 0) { out[at++] = 45; v = -v }
+    let end = at + 1
+    for (let p = 10; p <= v; p *= 10) end++
+    for (let i = end - 1; i >= at; i--) { const q = Math.floor(v / 10); out[i] = 48 + v - q * 10; v = q }
+    at = end
+  } else ascii(String(v))
+}
+// [1,ctx,parent,name,entries,iteration,value] and [0,ctx,name,value] / [3,ctx,name,"NaN"]
+const encode = (batch) => {
+  for (let i = 0; i < batch.names.length; i++) names[batch.nameBase + i] = Buffer.from(JSON.stringify(batch.names[i]))
+  const extras = batch.extras
+  at = 0
+  utf8(batch.head)
+  for (const chunk of batch.loops) {
+    for (let i = 0; i < chunk.length; i += ${LOOP_WIDTH}) {
+      const tag = chunk[i + 2], kind = tag % 4, name = names[(tag - kind) / 4], entries = chunk[i + 3], v = chunk[i + 5]
+      room(160 + name.length)
+      out[at++] = 91; out[at++] = 49; out[at++] = 44
+      num(chunk[i]); out[at++] = 44
+      num(chunk[i + 1]); out[at++] = 44
+      bytes(name); out[at++] = 44
+      if (entries < 0) ascii("null"); else num(entries)
+      out[at++] = 44
+      num(chunk[i + 4]); out[at++] = 44
+      if (kind === 0 && Number.isFinite(v)) num(v)
+      else if (kind === 1) utf8(extras[v])
+      else ascii("null")
+      out[at++] = 93; out[at++] = 10
+    }
+  }
+  for (const chunk of batch.logs) {
+    for (let i = 0; i < chunk.length; i += ${LOG_WIDTH}) {
+      const tag = chunk[i + 1], kind = tag % 4, name = names[(tag - kind) / 4], v = chunk[i + 2]
+      const finite = kind !== 0 || Number.isFinite(v)
+      room(120 + name.length)
+      out[at++] = 91; out[at++] = finite ? 48 : 51; out[at++] = 44
+      num(chunk[i]); out[at++] = 44
+      bytes(name); out[at++] = 44
+      if (kind === 0) { if (finite) num(v); else { out[at++] = 34; ascii(String(v)); out[at++] = 34 } }
+      else if (kind === 1) utf8(extras[v])
+      else ascii("null")
+      out[at++] = 93; out[at++] = 10
+    }
+  }
+  return out.subarray(0, at)
+}
+const writePending = () => {
+  while (pending.length > 0) {
+    let left = fs.writevSync(fd, pending.slice(0, 1024))
+    dirty = true
+    while (left > 0) {
+      const head = pending[0]
+      if (left >= head.byteLength) { left -= head.byteLength; pending.shift() }
+      else { pending[0] = head.subarray(left); left = 0 }
+    }
+  }
+  if (dirty) { fs.fdatasyncSync(fd); dirty = false }
+}
+parentPort.on("message", (job) => {
+  try {
+    const fresh = job.batch !== undefined ? encode(job.batch) : Buffer.from(job.text)
+    if (fresh.length > 0) pending.push(fresh)
+    writePending()
+    parentPort.postMessage({ id: job.id })
+  } catch (e) {
+    // the encoder reuses its buffer: keep copies of what is still unwritten
+    pending = pending.map((b) => Buffer.from(b))
+    parentPort.postMessage({ id: job.id, error: e instanceof Error ? e.message : String(e) })
+  }
+})
+`
+
+interface Reply {
+  readonly id: number
+  readonly error?: string
+}
+
+const transferList = (batch: RecordBatch): Array<ArrayBuffer> => {
+  const out = new Set<ArrayBuffer>()
+  for (const chunk of batch.logs) if (chunk.buffer instanceof ArrayBuffer) out.add(chunk.buffer)
+  for (const chunk of batch.loops) if (chunk.buffer instanceof ArrayBuffer) out.add(chunk.buffer)
+  return [...out]
+}
+
+/**
+ * The writer of one open journal. Small batches are encoded, written and
+ * fdatasync'ed on the calling thread; the first large one starts a writer thread
+ * that does all of that for every later write, in order, so a recording loop
+ * does not wait for the disk (unless more than `QUEUED` jobs are still being written).
+ */
+const openWriter = (fd: number, file: string) =>
+  Effect.gen(function*() {
+    const error = (detail: string) => new JournalError({ path: file, detail })
+    const known: Array<string> = []
+    let encode = batchEncoder()
+    /** Bytes not written yet after a failed write on this thread. */
+    let pending: Array<Buffer> = []
+    let dirty = false
+    /** The writer thread's last outcome: a failure means it holds bytes it could not write yet. */
+    let failure: JournalError | undefined
+    /** Set when the writer thread died with jobs in hand: the run cannot be stored whole. */
+    let lost: JournalError | undefined
+    let worker: Worker | undefined
+    let inFlight = 0
+    let waiting: Array<() => void> = []
+    let closing = false
+
+    const wake = () => {
+      const resume = waiting
+      waiting = []
+      for (const f of resume) f()
+    }
+    /** Waits until at most `n` jobs handed to the writer thread are not durable yet. */
+    const atMost = (n: number): Effect.Effect<void> =>
+      Effect.suspend(() =>
+        inFlight <= n ? Effect.void : Effect.zipRight(
+          Effect.async<void>((resume) => {
+            waiting.push(() => resume(Effect.void))
+          }),
+          atMost(n)
+        )
+      )
+
+    const spawn = (): Worker => {
+      const started = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd, names: known, pending } })
+      pending = []
+      let crash = ""
+      started.on("message", (reply: Reply) => {
+        // the thread writes in order: a success means everything before is durable too
+        failure = reply.error === undefined ? undefined : error(reply.error)
+        inFlight--
+        wake()
+      })
+      started.on("error", (e) => {
+        crash = e.message
+      })
+      started.on("exit", (code) => {
+        if (closing || worker !== started) return
+        worker = undefined
+        encode = batchEncoder(known)
+        if (inFlight > 0) {
+          lost ??= error(`the journal writer thread exited (code ${code})${crash ? `: ${crash}` : ""} with records in hand`)
+        }
+        inFlight = 0
+        wake()
+      })
+      return started
+    }
+    // Runs before the file is closed.
+    yield* Effect.addFinalizer(() =>
+      Effect.zipRight(
+        atMost(0),
+        Effect.promise(async () => {
+          closing = true
+          if (worker !== undefined) await worker.terminate()
+        })
+      )
+    )
+
+    /** Writes `bytes` after anything pending, and makes it durable, on this thread. */
+    const writeHere = (bytes: Buffer | undefined) =>
+      Effect.try({
+        try: () => {
+          if (bytes !== undefined && bytes.byteLength > 0) pending.push(bytes)
+          while (pending.length > 0) {
+            let left = fs.writevSync(fd, pending.slice(0, 1024))
+            dirty = true
+            while (left > 0) {
+              const head = pending[0]!
+              if (left >= head.byteLength) {
+                left -= head.byteLength
+                pending.shift()
+              } else {
+                pending[0] = head.subarray(left)
+                left = 0
+              }
+            }
+          }
+          if (dirty) {
+            fs.fdatasyncSync(fd)
+            dirty = false
+          }
+        },
+        catch: fail(file)
+      })
+
+    const checked = Effect.suspend(() => {
+      const e = lost ?? failure
+      return e === undefined ? Effect.void : Effect.fail(e)
+    })
+
+    /** Hands a job to the writer thread, in order, then waits while more than `QUEUED` are in hand. */
+    const post = (
+      thread: Worker,
+      job: { readonly batch: RecordBatch } | { readonly text: string },
+      transfer: ReadonlyArray<ArrayBuffer>
+    ) =>
+      Effect.suspend(() => {
+        thread.postMessage(job, transfer)
+        inFlight++
+        return atMost(QUEUED)
+      })
+
+    /** Waits until the writer thread has finished every job handed to it. */
+    const idle = atMost(0)
+
+    const append = (text: string): Effect.Effect<void, JournalError> =>
+      Effect.suspend(() =>
+        worker === undefined
+          ? Effect.zipRight(writeHere(Buffer.from(text)), checked)
+          : Effect.zipRight(Effect.zipRight(post(worker, { text }, []), idle), checked)
+      )
+
+    // an empty job makes the thread retry whatever it holds
+    const sync: Effect.Effect<void, JournalError> = append("")
+
+    const appendBatch = (batch: RecordBatch): Effect.Effect<void, JournalError> =>
+      Effect.suspend(() => {
+        for (let i = 0; i < batch.names.length; i++) known[batch.nameBase + i] = batch.names[i]!
+        if (worker === undefined && (batch.size < THREAD_THRESHOLD || lost !== undefined)) {
+          return Effect.zipRight(writeHere(Buffer.from(encode(batch))), checked)
+        }
+        worker ??= spawn()
+        return Effect.zipRight(post(worker, { batch }, transferList(batch)), checked)
+      })
+
+    return { append, appendBatch, sync, idle }
+  })
+
 /** Journals rooted at `home`. */
 export const make = (home: string): Journal["Type"] => {
   const dirOf = (projid: string) => path.join(home, "journal", projid)
@@ -85,20 +359,18 @@ export const make = (home: string): Journal["Type"] => {
           ({ fd }) => Effect.sync(() => fs.closeSync(fd))
         )
         const { fd, file } = opened
-        const write = (text: string) =>
-          Effect.try({
-            try: () => {
-              fs.writeSync(fd, text)
-              fs.fdatasyncSync(fd)
-            },
-            catch: fail(file)
-          })
-        yield* write(headerLine(opened.header))
+        const { append, appendBatch, sync, idle } = yield* openWriter(fd, file)
+        yield* append(headerLine(opened.header))
         const writer: JournalWriter = {
           path: file,
-          append: write,
-          end: (status, endTime) => write(endLine(status, endTime)),
-          contents: Effect.try({ try: () => new Uint8Array(fs.readFileSync(file)), catch: fail(file) }),
+          append,
+          appendBatch,
+          sync,
+          end: (status, endTime) => append(endLine(status, endTime)),
+          contents: Effect.zipRight(
+            idle,
+            Effect.try({ try: () => new Uint8Array(fs.readFileSync(file)), catch: fail(file) })
+          ),
           remove: Effect.try({ try: () => fs.rmSync(file, { force: true }), catch: fail(file) })
         }
         return [writer, opened.header] as const

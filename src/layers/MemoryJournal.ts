@@ -6,7 +6,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { tstampOf } from "../domain/Ids.js"
-import { endLine, headerLine } from "../domain/LogFile.js"
+import { batchEncoder, endLine, headerLine } from "../domain/LogFile.js"
 import { Journal, type JournalWriter } from "../services/Journal.js"
 
 /** An in-memory journal service. */
@@ -20,9 +20,12 @@ export const make = (): Journal["Type"] => {
         const used = { ...header, tstamp: tstampOf(millis) }
         const chunks = [headerLine(used)]
         open.set(used.tstamp, chunks)
+        const encode = batchEncoder()
         const writer: JournalWriter = {
           path: `memory:${used.tstamp}`,
           append: (lines) => Effect.sync(() => void chunks.push(lines)),
+          appendBatch: (batch) => Effect.sync(() => void chunks.push(encode(batch))),
+          sync: Effect.void,
           end: (status, endTime) => Effect.sync(() => void chunks.push(endLine(status, endTime))),
           contents: Effect.sync(() => new TextEncoder().encode(chunks.join(""))),
           remove: Effect.sync(() => void open.delete(used.tstamp))

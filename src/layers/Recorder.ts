@@ -25,7 +25,7 @@ import { JournalError, type KwargsError } from "../domain/Errors.js"
 import { tstampOf } from "../domain/Ids.js"
 import { parseKwargs, unusedKwargs } from "../domain/Kwargs.js"
 import { decodeKwarg } from "../domain/Spec.js"
-import { checkpointLine, logLine, loopLine, parseLog } from "../domain/LogFile.js"
+import { checkpointLine, parseLog, RecordBuffer } from "../domain/LogFile.js"
 import { DEFAULT_EPSILON, DEFAULT_RESTORE_RATIO, shouldCheckpoint } from "../domain/Adaptive.js"
 import { byteSize } from "../domain/Snapshot.js"
 import { captureAll, type CheckpointScope, CurrentIteration, CurrentScope, isMainLoop } from "./internal/scope.js"
@@ -155,61 +155,43 @@ export const make = Effect.gen(function*() {
   let seq = 0
   let ctxCounter = 0
   let run: RunState
-  let logCtx: Array<number> = []
-  let logName: Array<string> = []
-  let logValue: Array<unknown> = []
-  let loopBuf: Array<LoopFrame> = []
-  let pendingText = ""
+  /** Records since the last flush, column by column; taken as one batch per flush. */
+  const buffer = new RecordBuffer()
   let flushError: JournalError | undefined
   let lastFlush = performance.now()
   let sinceCheck = 0
 
-  const drain = (): string => {
-    let text = pendingText
-    for (const f of loopBuf) text += loopLine(f.ctx, f.parent?.ctx ?? 0, f.name, f.entries, f.iteration, f.value)
-    for (let i = 0; i < logCtx.length; i++) text += logLine(logCtx[i]!, logName[i]!, logValue[i])
-    logCtx = []
-    logName = []
-    logValue = []
-    loopBuf = []
-    pendingText = ""
-    return text
-  }
-
   // Checkpoints written since the last look are journaled with every flush, not only
   // at the next main-loop boundary (an epoch may be long): a crash keeps them usable.
+  // A write that fails is kept by the journal and retried with the next one.
   const flush: Effect.Effect<void> = Effect.flatMap(materializer.poll, (stored) => {
     lastFlush = performance.now()
     journalCheckpoints(stored)
-    const text = drain()
-    if (text.length === 0) return Effect.void
-    return run.writer.append(text).pipe(
+    const batch = buffer.take()
+    if (batch === undefined) return Effect.void
+    return run.writer.appendBatch(batch).pipe(
       Effect.tap(() => {
         flushError = undefined
       }),
       Effect.catchAll((e) =>
         Effect.sync(() => {
-          pendingText = text + pendingText
           flushError = e
         })
       )
     )
   })
 
-  const emitChain = (frame: LoopFrame) => {
-    const chain: Array<LoopFrame> = []
-    for (let f: LoopFrame | undefined = frame; f !== undefined && f.ctx !== 0 && f.emitted !== run.seq; f = f.parent) {
-      chain.push(f)
-      f.emitted = run.seq
-    }
-    for (let i = chain.length - 1; i >= 0; i--) loopBuf.push(chain[i]!)
+  /** Buffers the loop rows of `frame` and of its ancestors not written in this run yet, outermost first. */
+  const emitChain = (frame: LoopFrame): void => {
+    const parent = frame.parent
+    if (parent !== undefined && parent.ctx !== 0 && parent.emitted !== run.seq) emitChain(parent)
+    frame.emitted = run.seq
+    buffer.loop(frame.ctx, parent?.ctx ?? 0, frame.name, frame.entries, frame.iteration, frame.value)
   }
 
   /** Buffers a record; returns the flush effect when one is due, else undefined. */
   const pushNow = (ctx: number, name: string, encoded: unknown): Effect.Effect<void> | undefined => {
-    logCtx.push(ctx)
-    logName.push(name)
-    logValue.push(encoded)
+    buffer.log(ctx, name, encoded)
     run.records++
     if (++sinceCheck >= 512) {
       sinceCheck = 0
@@ -224,7 +206,7 @@ export const make = Effect.gen(function*() {
   /** Journals written checkpoints, so a crash after this flush keeps them usable. */
   const journalCheckpoints = (stored: ReadonlyArray<Materialized>) => {
     for (const m of stored) {
-      pendingText += checkpointLine({
+      buffer.lines(checkpointLine({
         ctx: run.profile.ctxOf.get(m.key.iteration) ?? 0,
         loop: m.key.loop,
         iteration: m.key.iteration,
@@ -232,7 +214,7 @@ export const make = Effect.gen(function*() {
         bytes: m.bytes,
         checksum: m.checksum,
         materializeMs: m.materializeMs
-      })
+      }))
     }
   }
 
@@ -252,6 +234,7 @@ export const make = Effect.gen(function*() {
       scope
     )
     run = { profile: newProfile(), seq: ++seq, header, writer, scope, tree, records: 0, closed: false }
+    buffer.restart()
     if (seq === 1) yield* push(0, "flor.startup_s", process.uptime() - (performance.now() - layerStart) / 1000)
     for (const [name, encoded] of resolvedArgs) yield* push(0, name, encoded)
   })
@@ -270,6 +253,16 @@ export const make = Effect.gen(function*() {
       }
       journalCheckpoints(yield* materializer.drain)
       yield* flush
+      yield* r.writer.sync.pipe(
+        Effect.tap(() => {
+          flushError = undefined
+        }),
+        Effect.catchAll((e) =>
+          Effect.sync(() => {
+            flushError = e
+          })
+        )
+      )
       if (flushError !== undefined) return yield* Effect.fail(flushError)
       if (r.records === 0) {
         yield* r.writer.remove

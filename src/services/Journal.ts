@@ -8,14 +8,24 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { JournalError } from "../domain/Errors.js"
-import type { ParsedLog } from "../domain/LogFile.js"
+import type { ParsedLog, RecordBatch } from "../domain/LogFile.js"
 import type { RunHeader, RunStatus } from "../domain/Run.js"
 
 /** An open journal of one run. */
 export interface JournalWriter {
   readonly path: string
-  /** Appends encoded lines and makes them durable. */
+  /** Appends encoded lines and makes them durable (with everything appended before). */
   readonly append: (lines: string) => Effect.Effect<void, JournalError>
+  /**
+   * Takes a batch of records (and its chunks: they may be transferred to another
+   * thread) and makes it durable promptly, possibly in the background. Waits when
+   * too much is still being written. Fails when something handed over earlier is
+   * not durable yet because a write failed; the journal keeps it and retries
+   * with the next write.
+   */
+  readonly appendBatch: (batch: RecordBatch) => Effect.Effect<void, JournalError>
+  /** Waits until everything handed over is durable; fails with the write error otherwise. */
+  readonly sync: Effect.Effect<void, JournalError>
   /** Writes the end marker. */
   readonly end: (status: RunStatus, endTime: number) => Effect.Effect<void, JournalError>
   /** The journal's bytes (the run log committed to the shadow branch). */
