@@ -19,24 +19,18 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { fileURLToPath } from "node:url"
+import { isEntry, type Output, project } from "../shared/sandbox.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const repo = path.resolve(here, "../..")
 
-/** Packages of this repository's node_modules the sandbox links to (flordb itself is linked to the repository). */
-const LINKS = ["effect", "@effect/platform", "@effect/platform-node", "@tensorflow/tfjs", "pdf-lib", "pdfjs-dist", "tsx"]
+/** Packages of this repository's node_modules the sandbox links to besides flordb and effect. */
+const LINKS = ["@effect/platform", "@effect/platform-node", "@tensorflow/tfjs", "pdf-lib", "pdfjs-dist", "tsx"]
 /** Files of the example that are not copied into the sandbox. */
 const NOT_COPIED = new Set(["walkthrough.ts", "README.md"])
 
-/** What a command printed. */
-export interface Output {
-  readonly status: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
+export type { Output }
 
 /** A sandbox project holding a copy of the example, with its own FLOR_HOME. */
 export interface Project {
@@ -71,63 +65,15 @@ const quote = (a: string) => (/[\s'"()]/.test(a) ? `"${a}"` : a)
 
 /** Copies the example into a fresh git repository under a temporary directory, linking flordb and the packages it needs. */
 export const makeProject = async (print: Print = (line) => console.log(line)): Promise<Project> => {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), "flordb-pipeline-"))
-  const dir = path.join(base, "pdf-parser")
-  const home = path.join(base, "flor-home")
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    FLOR_HOME: home,
-    GIT_AUTHOR_NAME: "alice",
-    GIT_AUTHOR_EMAIL: "alice@localhost",
-    GIT_COMMITTER_NAME: "alice",
-    GIT_COMMITTER_EMAIL: "alice@localhost"
-  }
-  delete env.FLOR_BACKEND // each run records the backend it picked
+  const files = Object.fromEntries(
+    fs.readdirSync(here).filter((f) => !NOT_COPIED.has(f) && fs.statSync(path.join(here, f)).isFile()).map((f) => [f, path.join(here, f)])
+  )
+  const sandbox = project({ name: "pdf-parser", files, links: LINKS, author: "alice", print })
+  const { dir, env, flor, florJson } = sandbox
   for (const name of ["MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKECMDGOALS", "PORT"]) delete env[name]
   const children = new Set<ChildProcess>()
-
   const run: Project["run"] = (cmd, args, options = {}) =>
-    new Promise<Output>((resolve, reject) => {
-      const show = options.show ?? true
-      const shown = options.shown ?? [cmd, ...args].map(quote).join(" ")
-      if (show) print(`$ ${shown}`)
-      const child = spawn(cmd, args, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] })
-      let stdout = ""
-      let stderr = ""
-      const lines = () => {
-        let pending = ""
-        return {
-          push: (d: string) => {
-            pending += d
-            const complete = pending.split("\n")
-            pending = complete.pop()!
-            if (show) for (const line of complete) print(line)
-          },
-          end: () => show && pending !== "" && print(pending)
-        }
-      }
-      const out = lines()
-      const err = lines()
-      child.stdout.setEncoding("utf8").on("data", (d: string) => {
-        stdout += d
-        out.push(d)
-      })
-      child.stderr.setEncoding("utf8").on("data", (d: string) => {
-        stderr += d
-        err.push(d)
-      })
-      child.on("error", reject)
-      child.on("close", (status) => {
-        out.end()
-        err.end()
-        if (status === 0) resolve({ status, stdout, stderr })
-        else reject(new Error(`${shown} exited with ${status}:\n${stderr}`))
-      })
-    })
-  const cli = path.join(repo, "dist/cli/bin.js")
-  const flor = (...args: Array<string>) => run(process.execPath, [cli, ...args], { shown: `npx flor ${args.map(quote).join(" ")}` })
-  const florJson = async (...args: Array<string>) =>
-    JSON.parse((await run(process.execPath, [cli, ...args, "--format", "json"], { show: false })).stdout) as Array<Record<string, unknown>>
+    sandbox.run(cmd, args, options.shown ?? [cmd, ...args].map(quote).join(" "), options.show ?? true)
 
   const serve = () =>
     new Promise<Server>((resolve, reject) => {
@@ -168,24 +114,15 @@ export const makeProject = async (print: Print = (line) => console.log(line)): P
     })
 
   fs.mkdirSync(path.join(dir, "node_modules/.bin"), { recursive: true })
-  fs.symlinkSync(repo, path.join(dir, "node_modules/flordb"), "dir")
-  for (const pkg of LINKS) {
-    const link = path.join(dir, "node_modules", pkg)
-    fs.mkdirSync(path.dirname(link), { recursive: true })
-    fs.symlinkSync(path.join(repo, "node_modules", pkg), link, "dir")
-  }
   fs.symlinkSync("../tsx/dist/cli.mjs", path.join(dir, "node_modules/.bin/tsx")) // so `npx tsx` finds it offline
-  for (const file of fs.readdirSync(here)) {
-    if (!NOT_COPIED.has(file) && fs.statSync(path.join(here, file)).isFile()) fs.copyFileSync(path.join(here, file), path.join(dir, file))
-  }
+  // the example's own .gitignore, plus the sandbox's node_modules
   fs.appendFileSync(path.join(dir, ".gitignore"), "node_modules/\n")
-  fs.writeFileSync(path.join(dir, "package.json"), `${JSON.stringify({ name: "pdf-parser", type: "module", private: true }, null, 2)}\n`)
   await run("git", ["init", "-q", "-b", "main"], { show: false })
   await run("git", ["add", "-A"], { show: false })
   await run("git", ["commit", "-qm", "the document pipeline"], { show: false })
   return {
     dir,
-    home,
+    home: sandbox.home,
     env,
     run,
     make: (...args) => run("make", args),
@@ -194,7 +131,7 @@ export const makeProject = async (print: Print = (line) => console.log(line)): P
     serve,
     cleanup: () => {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, "SIGKILL")
-      fs.rmSync(base, { recursive: true, force: true })
+      sandbox.cleanup()
     }
   }
 }
@@ -384,6 +321,4 @@ export const walkthrough = async (options: Options = {}): Promise<Result> => {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  await walkthrough()
-}
+if (isEntry(import.meta.url)) await walkthrough()
