@@ -8,9 +8,10 @@
  * Behaviour is kept: one output per source module (evaluation order and module
  * boundaries unchanged), package imports left to node's resolution exactly as written,
  * `import.meta.url`/`filename`/`dirname` and `process.argv[1]` name the original
- * files. Whatever tsx would treat differently — CommonJS-mode modules, computed
- * `import()` or `require` of local files, a build error (tsx reports it as before) —
- * falls back to running the script under tsx.
+ * files. A CommonJS package the script imports statically is required instead (see
+ * below). Whatever tsx would treat differently — CommonJS-mode modules, computed
+ * `import()` or `require`, TypeScript inside a package, a build error (tsx reports it
+ * as before) — falls back to running the script under tsx.
  *
  * @since 0.1.0
  */
@@ -80,47 +81,38 @@ const TS_SOURCE = /\.(ts|tsx|mts)$/
 const COMMONJS_SOURCE = /\.cts$/
 /** `import(` or `require(` of something other than a string literal: a module tsx would resolve at run time. */
 const COMPUTED_IMPORT = /\bimport\s*\(\s*[^'"\s)]|\brequire\s*\(/
+/** Specifiers a module re-exports (`export * from "x"`, `export { a } from "x"`): names only node's import finds. */
+const REEXPORT = /\bexport\s*(?:type\s+)?(?:\*(?:\s*as\s+[\w$]+)?|\{[^}]*\})\s*from\s*(["'])([^"']+)\1/g
 const SELF = Symbol.for("flordb/precompile")
 const CJS_NAMESPACE = "flordb-commonjs"
 const REQUIRE_BANNER = `import { createRequire as __florCreateRequire } from "node:module";\n` +
   `const require = __florCreateRequire(import.meta.url);`
 
-/** Whether tsx runs a `.ts`/`.tsx` file as an ES module: the nearest package.json says `"type": "module"`. */
-const isEsm = (file: string): boolean => {
-  if (file.endsWith(".mts")) return true
+/** The `type` of the nearest package.json above `file` (undefined without one, or when unreadable). */
+const packageType = (file: string): unknown => {
   for (let dir = path.dirname(file);; dir = path.dirname(dir)) {
     const pkg = path.join(dir, "package.json")
     if (fs.existsSync(pkg)) {
       try {
-        return (JSON.parse(fs.readFileSync(pkg, "utf8")) as { type?: unknown }).type === "module"
+        return (JSON.parse(fs.readFileSync(pkg, "utf8")) as { type?: unknown }).type
       } catch {
-        return false
+        return undefined
       }
     }
-    if (path.dirname(dir) === dir) return false
+    if (path.dirname(dir) === dir) return undefined
   }
 }
+
+/** Whether tsx runs a `.ts`/`.tsx` file as an ES module: `.mts`, or the nearest package.json says `"type": "module"`. */
+const isEsm = (file: string): boolean => file.endsWith(".mts") || packageType(file) === "module"
 
 const inNodeModules = (file: string) => file.split(path.sep).includes("node_modules")
 
 const isBare = (specifier: string) => !/^(\.{1,2}(\/|$)|\/|[a-z]+:)/i.test(specifier)
 
 /** Whether node loads `file` as CommonJS: `.cjs`, or `.js` whose nearest package.json is not `"type": "module"`. */
-const isCommonJs = (file: string): boolean => {
-  if (file.endsWith(".cjs")) return true
-  if (!file.endsWith(".js")) return false
-  for (let dir = path.dirname(file);; dir = path.dirname(dir)) {
-    const pkg = path.join(dir, "package.json")
-    if (fs.existsSync(pkg)) {
-      try {
-        return (JSON.parse(fs.readFileSync(pkg, "utf8")) as { type?: unknown }).type !== "module"
-      } catch {
-        return true
-      }
-    }
-    if (path.dirname(dir) === dir) return true
-  }
-}
+const isCommonJs = (file: string): boolean =>
+  file.endsWith(".cjs") || file.endsWith(".js") && packageType(file) !== "module"
 
 /** A relative import specifier from `importer`'s directory to `target`. */
 const relativeSpecifier = (importer: string, target: string) => {
@@ -151,7 +143,9 @@ const compile = async (esbuild: Esbuild, script: string, debug: boolean): Promis
       const source = pending.pop()!
       if (outputs.has(source)) continue
       if (COMMONJS_SOURCE.test(source) || !TS_SOURCE.test(source) || !isEsm(source)) throw new Unsupported()
-      if (COMPUTED_IMPORT.test(fs.readFileSync(source, "utf8"))) throw new Unsupported()
+      const text = fs.readFileSync(source, "utf8")
+      if (COMPUTED_IMPORT.test(text)) throw new Unsupported()
+      const reexported = new Set(Array.from(text.matchAll(REEXPORT), (m) => m[2]))
       const output = outputOf(source)
       outputs.set(source, output)
       let required = false
@@ -192,7 +186,10 @@ const compile = async (esbuild: Esbuild, script: string, debug: boolean): Promis
               // first scan its source and every module it re-exports for export names (tfjs: ~7 MB,
               // 0.3 s); esbuild's interop gives the same namespace (module.exports as default, plus
               // its properties). The package runs once this module's ES imports have.
-              if (target !== undefined && args.kind === "import-statement" && isBare(args.path) && isCommonJs(target)) {
+              if (
+                target !== undefined && args.kind === "import-statement" && isBare(args.path) && !reexported.has(args.path) &&
+                isCommonJs(target)
+              ) {
                 required = true
                 return { path: args.path, namespace: CJS_NAMESPACE }
               }
@@ -206,10 +203,10 @@ const compile = async (esbuild: Esbuild, script: string, debug: boolean): Promis
           }
         }]
       })
-      const text = built.outputFiles[0]?.text
-      if (text === undefined || unsupported) throw new Unsupported()
+      const compiled = built.outputFiles[0]?.text
+      if (compiled === undefined || unsupported) throw new Unsupported()
       // esbuild's `__require` shim calls `require` when there is one
-      fs.writeFileSync(output, required ? `${REQUIRE_BANNER}\n${text}` : text)
+      fs.writeFileSync(output, required ? `${REQUIRE_BANNER}\n${compiled}` : compiled)
       written.push(output)
     }
   } catch {
