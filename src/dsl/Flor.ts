@@ -173,6 +173,18 @@ export const make = <
     return codec
   }
 
+  // The Logs service of the last context seen: a context is immutable, and a loop
+  // logs from one context, so most calls skip the lookup.
+  let lastContext: Context.Context<never> | undefined
+  let lastLogs: Logs["Type"] | undefined
+  const logsOf = (context: Context.Context<never>): Logs["Type"] => {
+    if (context !== lastContext || lastLogs === undefined) {
+      lastLogs = Context.unsafeGet(context, Logs)
+      lastContext = context
+    }
+    return lastLogs
+  }
+
   const log = (name: string, value: unknown) => {
     const codec = columnCodec(name)
     return Effect.withFiberRuntime<unknown, ValueEncodeError>((fiber) => {
@@ -184,7 +196,7 @@ export const make = <
       } else if (!codec.check(value)) {
         return Effect.fail(new ValueEncodeError({ column: name, detail: `expected ${codec.expected}, got ${preview(value)}` }))
       }
-      const due = Context.unsafeGet(fiber.currentContext, Logs).writeNow(fiber, name, encoded)
+      const due = logsOf(fiber.currentContext).writeNow(fiber, name, encoded)
       return due === undefined ? Effect.succeed(value) : Effect.as(due, value)
     })
   }

@@ -86,8 +86,12 @@ const openExclusive = (dir: string, header: RunHeader) =>
 
 /** A batch with at least this many records starts the journal's writer thread. */
 const THREAD_THRESHOLD = 4096
-/** Jobs handed to the writer thread and not durable yet beyond which `appendBatch` waits. */
-const QUEUED = 2
+/**
+ * Jobs handed to the writer thread and not durable yet beyond which `appendBatch`
+ * waits: one batch is written while the next interval's records are buffered, so a
+ * record waits at most one flush interval plus two batch writes to be durable.
+ */
+const QUEUED = 1
 
 /**
  * The writer thread: plain CommonJS evaluated from this string (it runs the same
@@ -104,66 +108,78 @@ const names = workerData.names.map((name) => Buffer.from(JSON.stringify(name)))
 let pending = workerData.pending.map((b) => Buffer.from(b))
 let dirty = false
 let out = Buffer.allocUnsafe(1 << 16)
-let at = 0
-const room = (n) => {
-  if (at + n <= out.length) return
-  let size = out.length * 2
-  while (size < at + n) size *= 2
+const grow = (buf, used, need) => {
+  let size = buf.length * 2
+  while (size < used + need) size *= 2
   const bigger = Buffer.allocUnsafe(size)
-  out.copy(bigger, 0, 0, at)
-  out = bigger
+  buf.copy(bigger, 0, 0, used)
+  return bigger
 }
-const ascii = (s) => { for (let i = 0; i < s.length; i++) out[at++] = s.charCodeAt(i) }
-const utf8 = (s) => { room(s.length * 3); at += out.utf8Write(s, at) }
-const bytes = (b) => { out.set(b, at); at += b.length }
+const ascii = (buf, p, s) => { for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i); return p }
+const bytes = (buf, p, b) => { for (let i = 0; i < b.length; i++) buf[p++] = b[i]; return p }
 // as String(v): integers digit by digit, other numbers through the engine
-const num = (v) => {
+const num = (buf, p, v) => {
+  if (v >= 0 && v <= 2147483647 && (v | 0) === v) {
+    let x = v | 0
+    let end = p + (x < 10 ? 1 : x < 100 ? 2 : x < 1000 ? 3 : x < 10000 ? 4 : x < 100000 ? 5 : x < 1000000 ? 6 : x < 10000000 ? 7 : x < 100000000 ? 8 : x < 1000000000 ? 9 : 10)
+    const next = end
+    do { const q = (x / 10) | 0; buf[--end] = 48 + x - q * 10; x = q } while (x !== 0)
+    return next
+  }
   if (Number.isInteger(v) && v < 1e15 && v > -1e15) {
-    if (v < 0) { out[at++] = 45; v = -v }
-    let end = at + 1
-    for (let p = 10; p <= v; p *= 10) end++
-    for (let i = end - 1; i >= at; i--) { const q = Math.floor(v / 10); out[i] = 48 + v - q * 10; v = q }
-    at = end
-  } else ascii(String(v))
+    if (v < 0) { buf[p++] = 45; v = -v }
+    let end = p + 1
+    for (let t = 10; t <= v; t *= 10) end++
+    const next = end
+    do { const q = Math.floor(v / 10); buf[--end] = 48 + v - q * 10; v = q } while (end > p)
+    return next
+  }
+  return ascii(buf, p, String(v))
 }
-// [1,ctx,parent,name,entries,iteration,value] and [0,ctx,name,value] / [3,ctx,name,"NaN"]
+const NULL = "null"
 const encode = (batch) => {
   for (let i = 0; i < batch.names.length; i++) names[batch.nameBase + i] = Buffer.from(JSON.stringify(batch.names[i]))
   const extras = batch.extras
-  at = 0
-  utf8(batch.head)
+  let buf = out
+  let p = 0
+  if (batch.head.length * 3 > buf.length) buf = grow(buf, 0, batch.head.length * 3)
+  if (batch.head.length > 0) p = buf.write(batch.head, 0, "utf8")
   for (const chunk of batch.loops) {
     for (let i = 0; i < chunk.length; i += ${LOOP_WIDTH}) {
       const tag = chunk[i + 2], kind = tag % 4, name = names[(tag - kind) / 4], entries = chunk[i + 3], v = chunk[i + 5]
-      room(160 + name.length)
-      out[at++] = 91; out[at++] = 49; out[at++] = 44
-      num(chunk[i]); out[at++] = 44
-      num(chunk[i + 1]); out[at++] = 44
-      bytes(name); out[at++] = 44
-      if (entries < 0) ascii("null"); else num(entries)
-      out[at++] = 44
-      num(chunk[i + 4]); out[at++] = 44
-      if (kind === 0 && Number.isFinite(v)) num(v)
-      else if (kind === 1) utf8(extras[v])
-      else ascii("null")
-      out[at++] = 93; out[at++] = 10
+      const extra = kind === 1 ? extras[v] : NULL
+      if (p + 160 + name.length + extra.length * 3 > buf.length) buf = grow(buf, p, 160 + name.length + extra.length * 3)
+      buf[p++] = 91; buf[p++] = 49; buf[p++] = 44
+      p = num(buf, p, chunk[i]); buf[p++] = 44
+      p = num(buf, p, chunk[i + 1]); buf[p++] = 44
+      p = bytes(buf, p, name); buf[p++] = 44
+      p = entries < 0 ? ascii(buf, p, NULL) : num(buf, p, entries); buf[p++] = 44
+      p = num(buf, p, chunk[i + 4]); buf[p++] = 44
+      if (kind === 0 && Number.isFinite(v)) p = num(buf, p, v)
+      else if (kind === 1) p += buf.write(extra, p, "utf8")
+      else p = ascii(buf, p, NULL)
+      buf[p++] = 93; buf[p++] = 10
     }
   }
   for (const chunk of batch.logs) {
     for (let i = 0; i < chunk.length; i += ${LOG_WIDTH}) {
       const tag = chunk[i + 1], kind = tag % 4, name = names[(tag - kind) / 4], v = chunk[i + 2]
+      const extra = kind === 1 ? extras[v] : NULL
+      if (p + 120 + name.length + extra.length * 3 > buf.length) buf = grow(buf, p, 120 + name.length + extra.length * 3)
       const finite = kind !== 0 || Number.isFinite(v)
-      room(120 + name.length)
-      out[at++] = 91; out[at++] = finite ? 48 : 51; out[at++] = 44
-      num(chunk[i]); out[at++] = 44
-      bytes(name); out[at++] = 44
-      if (kind === 0) { if (finite) num(v); else { out[at++] = 34; ascii(String(v)); out[at++] = 34 } }
-      else if (kind === 1) utf8(extras[v])
-      else ascii("null")
-      out[at++] = 93; out[at++] = 10
+      buf[p++] = 91; buf[p++] = finite ? 48 : 51; buf[p++] = 44
+      p = num(buf, p, chunk[i]); buf[p++] = 44
+      p = bytes(buf, p, name); buf[p++] = 44
+      if (kind === 0) {
+        if (finite) p = num(buf, p, v)
+        else { buf[p++] = 34; p = ascii(buf, p, String(v)); buf[p++] = 34 }
+      } else if (kind === 1) p += buf.write(extra, p, "utf8")
+      else p = ascii(buf, p, NULL)
+      buf[p++] = 93; buf[p++] = 10
     }
   }
-  return out.subarray(0, at)
+  out = buf
+  return buf.subarray(0, p)
 }
 const writePending = () => {
   while (pending.length > 0) {
