@@ -110,6 +110,10 @@ describe("flor replay across versions", () => {
     const truth = byRun(rows.filter((r) => r.filename === "truth.ts" && (r.lr as number) < 0.025), "grad_norm")
     expect(got).toHaveLength(3 * 3)
     expect(got).toEqual(truth)
+    // each replayed run keeps its measured replay start-up for the next estimates, and nothing else new
+    const startups = json("dataframe", "lr", "flor.replay_startup_s").filter((r) => r.filename === "train.ts" && (r.lr as number) < 0.025)
+    expect(startups.map((r) => typeof r["flor.replay_startup_s"])).toEqual(["number", "number", "number"])
+    expect(startups.every((r) => (r["flor.replay_startup_s"] as number) > 0)).toBe(true)
   }, 300_000)
 
   it("backfills a step-level statement (range scans) keyed to the original loop coordinates; re-running writes no duplicates", async () => {

@@ -62,14 +62,21 @@ const RestoreRatio = Config.number("FLOR_RESTORE_RATIO").pipe(Config.withDefault
 
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0)
 
+const median = (xs: ReadonlyArray<number>) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
 const tsxCli = createRequire(import.meta.url).resolve("tsx/cli")
 
 /**
- * Seconds the replay launcher adds around a script's own process. `runReplay` starts every worker
- * as `node tsx/cli script`: the tsx CLI is a process of its own that boots, spawns the script's
- * process and relays its exit, while `flor.startup_s` counts from the script process's own start.
- * Measured on this machine, now, by launching a script that prints its own uptime the same way:
- * wall time minus that uptime. 0 when the probe fails.
+ * Seconds the tsx launcher adds around a script's own process, for a run that no replay has
+ * measured yet (see `flor.replay_startup_s`): the estimate then starts from the recording's
+ * `flor.startup_s`, which counts from the script process's own start, under tsx. Measured on this
+ * machine, now, by launching a script that prints its own uptime the same way: wall time minus that
+ * uptime. 0 when the probe fails. (A replay usually runs precompiled under plain node and starts
+ * faster than its recording did, so this first estimate errs high; later ones use measured start-ups.)
  */
 const launcherOverhead = Effect.sync(() => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flor-launch-"))
@@ -204,10 +211,22 @@ export const plan = (request: ReplayRequest) =>
 
     // 3. Estimates from profiling records.
     const profile = yield* store.dataframe(["flor.iter_s", "flor.nested_s"])
-    const top = yield* store.dataframe(["flor.startup_s", "flor.prefix_s", "flor.suffix_s", "flor.restore_s"])
+    const top = yield* store.dataframe(["flor.startup_s", "flor.prefix_s", "flor.suffix_s", "flor.restore_s", "flor.replay_startup_s"])
     const checkpoints = yield* store.checkpoints
-    const launch = selected.length > 0 ? yield* launcherOverhead : 0
+    // A replay's start-up, as measured by earlier replays of the same script in this project
+    // (median), beats the recording's own (which ran under other loaders and opened a journal).
+    const replayStartups = new Map<string, number>()
+    for (const filename of new Set(selected.map((r) => r.filename))) {
+      const seen = top.rows.filter((r) => r.filename === filename).map((r) => num(r["flor.replay_startup_s"])).filter((x) => x > 0)
+      if (seen.length > 0) replayStartups.set(filename, median(seen))
+    }
+    const launch = selected.some((r) => !replayStartups.has(r.filename)) ? yield* launcherOverhead : 0
     const perRun = Math.max(1, Math.floor(request.jobs / Math.max(1, selected.length)))
+    const startupOf = (filename: string, t: Record<string, unknown>) => {
+      const own = num(t["flor.replay_startup_s"])
+      const seen = own > 0 ? own : replayStartups.get(filename)
+      return seen !== undefined ? { launch: 0, startup: seen } : { launch, startup: num(t["flor.startup_s"]) }
+    }
     return selected.map((run): PlannedRun => {
       const script = scripts.get(run.filename)!
       const mine = (r: Record<string, unknown>) => r.tstamp === run.tstamp && r.filename === run.filename
@@ -230,8 +249,7 @@ export const plan = (request: ReplayRequest) =>
         ...parts.map(([from, to]) =>
           estimate({
             kind: script.kind,
-            launch,
-            startup: num(t["flor.startup_s"]),
+            ...startupOf(run.filename, t),
             prefix: num(t["flor.prefix_s"]),
             suffix: num(t["flor.suffix_s"]),
             iter,

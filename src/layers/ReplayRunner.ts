@@ -126,14 +126,18 @@ export const runReplay = (job: ReplayJob): Effect.Effect<ReplaySummary, ReplayEr
       output: path.join(dir, `worker-${i}.json`)
     }))
     const debug = (job.env ?? process.env).FLOR_DEBUG !== undefined
-    const results = yield* Effect.flatMap(precompiled(job.script, { debug }), (compiled) =>
+    const outcomes = yield* Effect.flatMap(precompiled(job.script, { debug }), (compiled) =>
       Effect.forEach(
         plans,
         (plan, i) =>
           Effect.mapError(runWorker(job, plan, workerArgs(job, compiled)), (e) => fail(`worker ${i + 1}/${plans.length}: ${e}`))
             .pipe(
               Effect.zipRight(Effect.try({
-                try: () => Schema.decodeUnknownSync(ReplayResultJson)(fs.readFileSync(plan.output!, "utf8")),
+                try: () => {
+                  const wall = (performance.now() - started) / 1000
+                  const result = Schema.decodeUnknownSync(ReplayResultJson)(fs.readFileSync(plan.output!, "utf8"))
+                  return { result, startup: Math.max(0, wall - result.seconds) }
+                },
                 catch: (e) => fail(`worker ${i + 1}/${plans.length} left no readable result: ${e}`)
               }))
             ),
@@ -142,16 +146,21 @@ export const runReplay = (job: ReplayJob): Effect.Effect<ReplaySummary, ReplayEr
         Effect.scoped,
         Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
       )
+    const startups = outcomes.map((o) => o.startup).sort((a, b) => a - b)
+    const results = outcomes.map((o) => o.result)
     const restores = results.flatMap((r: ReplayResult) => r.restores.map((x) => x.seconds))
-    const records = [
-      ...results.flatMap((r: ReplayResult) => r.records),
-      // Restore time is known only once a replay restores: keep it with the run, for the cost model.
+    // What only a replay measures, kept with the run for the cost model: the mean restore time, and
+    // the replay's own start-up (compile, process start, module loading, reading the record), which
+    // differs from the recording's.
+    const profile = [
       ...(restores.length > 0
         ? [{ path: [], name: "flor.restore_s", value: restores.reduce((a, b) => a + b, 0) / restores.length }]
-        : [])
+        : []),
+      { path: [], name: "flor.replay_startup_s", value: startups[Math.floor(startups.length / 2)] ?? 0 }
     ]
+    const records = [...results.flatMap((r: ReplayResult) => r.records), ...profile]
     const stored = yield* Effect.mapError(store.backfill(key, records), (e) => fail(e.message))
-    const written = stored - (restores.length > 0 ? 1 : 0)
+    const written = stored - profile.length
     const first = results.find((r) => r.divergence !== null)
     return {
       written,
