@@ -193,23 +193,31 @@ const writePending = () => {
   }
   if (dirty) { fs.fdatasyncSync(fd); dirty = false }
 }
+const message = (e) => (e instanceof Error ? e.message : String(e))
 parentPort.on("message", (job) => {
+  let fresh
   try {
-    const fresh = job.batch !== undefined ? encode(job.batch) : Buffer.from(job.text)
+    fresh = job.batch !== undefined ? encode(job.batch) : Buffer.from(job.text)
+  } catch (e) {
+    parentPort.postMessage({ error: "cannot encode records: " + message(e), lost: true })
+    return
+  }
+  try {
     if (fresh.length > 0) pending.push(fresh)
     writePending()
-    parentPort.postMessage({ id: job.id })
+    parentPort.postMessage({})
   } catch (e) {
     // the encoder reuses its buffer: keep copies of what is still unwritten
     pending = pending.map((b) => Buffer.from(b))
-    parentPort.postMessage({ id: job.id, error: e instanceof Error ? e.message : String(e) })
+    parentPort.postMessage({ error: message(e) })
   }
 })
 `
 
+/** The outcome of one job: durable, or not yet (`error`, kept and retried), or never (`lost`). */
 interface Reply {
-  readonly id: number
   readonly error?: string
+  readonly lost?: boolean
 }
 
 const transferList = (batch: RecordBatch): Array<ArrayBuffer> => {
@@ -241,6 +249,8 @@ const openWriter = (fd: number, file: string) =>
     let inFlight = 0
     let waiting: Array<() => void> = []
     let closing = false
+    /** False once a writer thread could not be started: everything is written here. */
+    let threads = true
 
     const wake = () => {
       const resume = waiting
@@ -258,13 +268,21 @@ const openWriter = (fd: number, file: string) =>
         )
       )
 
-    const spawn = (): Worker => {
-      const started = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd, names: known, pending } })
+    /** Starts the writer thread with whatever this thread could not write yet; undefined when none can start. */
+    const spawn = (): Worker | undefined => {
+      let started: Worker
+      try {
+        started = new Worker(WORKER_SOURCE, { eval: true, workerData: { fd, names: known, pending } })
+      } catch {
+        threads = false
+        return undefined
+      }
       pending = []
       let crash = ""
       started.on("message", (reply: Reply) => {
         // the thread writes in order: a success means everything before is durable too
         failure = reply.error === undefined ? undefined : error(reply.error)
+        if (reply.lost === true) lost ??= failure
         inFlight--
         wake()
       })
@@ -275,7 +293,7 @@ const openWriter = (fd: number, file: string) =>
         if (closing || worker !== started) return
         worker = undefined
         encode = batchEncoder(known)
-        if (inFlight > 0) {
+        if (inFlight > 0 || failure !== undefined) {
           lost ??= error(`the journal writer thread exited (code ${code})${crash ? `: ${crash}` : ""} with records in hand`)
         }
         inFlight = 0
@@ -326,6 +344,9 @@ const openWriter = (fd: number, file: string) =>
       return e === undefined ? Effect.void : Effect.fail(e)
     })
 
+    /** Waits until the writer thread has finished every job handed to it. */
+    const idle = atMost(0)
+
     /** Hands a job to the writer thread, in order, then waits while more than `QUEUED` are in hand. */
     const post = (
       thread: Worker,
@@ -333,13 +354,16 @@ const openWriter = (fd: number, file: string) =>
       transfer: ReadonlyArray<ArrayBuffer>
     ) =>
       Effect.suspend(() => {
-        thread.postMessage(job, transfer)
+        try {
+          thread.postMessage(job, transfer)
+        } catch {
+          // cannot be handed over: write it here, after everything handed over before
+          const bytes = Buffer.from("batch" in job ? batchEncoder(known)(job.batch) : job.text)
+          return Effect.zipRight(idle, writeHere(bytes))
+        }
         inFlight++
         return atMost(QUEUED)
       })
-
-    /** Waits until the writer thread has finished every job handed to it. */
-    const idle = atMost(0)
 
     const append = (text: string): Effect.Effect<void, JournalError> =>
       Effect.suspend(() =>
@@ -354,10 +378,8 @@ const openWriter = (fd: number, file: string) =>
     const appendBatch = (batch: RecordBatch): Effect.Effect<void, JournalError> =>
       Effect.suspend(() => {
         for (let i = 0; i < batch.names.length; i++) known[batch.nameBase + i] = batch.names[i]!
-        if (worker === undefined && (batch.size < THREAD_THRESHOLD || lost !== undefined)) {
-          return Effect.zipRight(writeHere(Buffer.from(encode(batch))), checked)
-        }
-        worker ??= spawn()
+        if (worker === undefined && batch.size >= THREAD_THRESHOLD && threads && lost === undefined) worker = spawn()
+        if (worker === undefined) return Effect.zipRight(writeHere(Buffer.from(encode(batch))), checked)
         return Effect.zipRight(post(worker, { batch }, transferList(batch)), checked)
       })
 
