@@ -68,7 +68,7 @@ const workerArgs = (job: ReplayJob, compiled: Option.Option<Compiled>): Array<st
 /** Runs one worker process; fails with the last line of its stderr. */
 const runWorker = (job: ReplayJob, plan: ReplayPlan, args: ReadonlyArray<string>) =>
   Effect.async<void, string>((resume) => {
-    const child = spawn(process.execPath, args, {
+    const child = spawn(process.execPath, [...args], {
       cwd: job.cwd,
       env: { ...(job.env ?? process.env), FLOR_REPLAY: Schema.encodeSync(ReplayPlanJson)(plan) },
       stdio: ["ignore", "ignore", "pipe"]
