@@ -19,7 +19,7 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { tstampOf } from "../src/domain/Ids.js"
-import type { BuildContext } from "../src/domain/Run.js"
+import { buildContext } from "../src/layers/TestLayer.js"
 import * as Flor from "../src/dsl/Flor.js"
 import * as SqliteStore from "../src/layers/SqliteStore.js"
 import { type LogEntry, type LoopEntry, Store } from "../src/services/Store.js"
@@ -50,23 +50,7 @@ const flor = Flor.make({
   loops: { epoch: Schema.Number, step: Schema.Number }
 })
 
-const build: BuildContext = {
-  argv: [],
-  node_version: process.version,
-  platform: process.platform,
-  arch: process.arch,
-  cpus: 1,
-  cpu_model: "bench",
-  mem_total: 0,
-  hostname: "bench",
-  pid: 0,
-  git_branch: null,
-  git_head: null,
-  make_level: null,
-  make_goals: null,
-  makefile_hash: null,
-  backend: null
-}
+const build = buildContext({ cpu_model: "bench", hostname: "bench", pid: 0 })
 
 /** One synthetic run: a loop row per epoch and per step context, a "loss" record per step. */
 const syntheticRun = (epochs: number, steps: number) => {

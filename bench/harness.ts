@@ -109,3 +109,25 @@ export const environment = () => ({
   cpu_model: os.cpus()[0]?.model ?? "unknown",
   date: new Date().toISOString()
 })
+
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/**
+ * Seconds of CPU used by this process's reaped children so far (Linux's cutime + cstime:
+ * terminated, waited-for children and their waited-for descendants); undefined off Linux.
+ */
+export const childCpuSeconds = (): number | undefined => {
+  try {
+    const stat = fs.readFileSync("/proc/self/stat", "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[13]) + Number(fields[14])) / clockTicks // fields 16 and 17 of proc(5)
+  } catch {
+    return undefined
+  }
+}

@@ -21,7 +21,7 @@
  * `bench/results/multiversion.json`. `BENCH_MV_RUNS` (default 3) sets the runs of
  * section 1, `BENCH_MV_EPOCHS` (default 10) their epochs.
  */
-import { execFileSync, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { createRequire } from "node:module"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -31,7 +31,7 @@ import * as Effect from "effect/Effect"
 import * as SqliteStore from "../src/layers/SqliteStore.js"
 import { Store } from "../src/services/Store.js"
 import { makeSandbox, type Output, repoRoot, type Sandbox } from "../test/support/sandbox.js"
-import { environment, isMain, median, renderTable, round, type Table, writeResult } from "./harness.js"
+import { childCpuSeconds, environment, isMain, median, renderTable, round, type Table, writeResult } from "./harness.js"
 
 const RUNS = Math.max(3, Number(process.env.BENCH_MV_RUNS ?? 3))
 const EPOCHS = Math.max(2, Number(process.env.BENCH_MV_EPOCHS ?? 10))
@@ -105,24 +105,6 @@ const pct = (x: number) => round(x * 100, 1)
 
 // ---------------------------------------------------------------------------------------------
 // CPU time of reaped children (Linux): the replay workers are the flor process's children.
-
-const clockTicks = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
-  } catch {
-    return 100
-  }
-})()
-
-const childCpuSeconds = (): number | undefined => {
-  try {
-    const stat = fs.readFileSync("/proc/self/stat", "utf8")
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return (Number(fields[13]) + Number(fields[14])) / clockTicks
-  } catch {
-    return undefined
-  }
-}
 
 interface Timed {
   readonly out: Output

@@ -26,7 +26,7 @@
  * against `dist`); writes `bench/results/replay.json`. `BENCH_REPS` (default 3) sets
  * the repetitions.
  */
-import { execFileSync, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -46,7 +46,7 @@ import { type ReplayJob, runReplay, type ReplaySummary } from "../src/layers/Rep
 import * as SqliteStore from "../src/layers/SqliteStore.js"
 import { writeSync } from "../src/layers/WorkerMaterializer.js"
 import { makeSandbox, repoRoot, type Sandbox, tsxBin } from "../test/support/sandbox.js"
-import { environment, isMain, median, renderTable, round, type Table, tempDir, writeResult } from "./harness.js"
+import { childCpuSeconds, environment, isMain, median, renderTable, round, type Table, tempDir, writeResult } from "./harness.js"
 
 const REPS = Math.max(1, Number(process.env.BENCH_REPS ?? 3))
 const PROJID = "replay-bench"
@@ -105,25 +105,6 @@ const sec = (ms: number) => round(ms / 1000, 2)
 // CPU time of child processes: Linux's cutime + cstime of this process (terminated, waited-for
 // children and their waited-for descendants: tsx's node child, the replay workers). Wall time is
 // what the targets are about; CPU time shows how much of a difference is other load on the machine.
-
-const clockTicks = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
-  } catch {
-    return 100
-  }
-})()
-
-/** Seconds of CPU used by this process's reaped children so far; undefined off Linux. */
-const childCpuSeconds = (): number | undefined => {
-  try {
-    const stat = fs.readFileSync("/proc/self/stat", "utf8")
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return (Number(fields[13]) + Number(fields[14])) / clockTicks // fields 16 and 17 of proc(5)
-  } catch {
-    return undefined
-  }
-}
 
 /** Seconds of CPU used by this process itself (all its threads). */
 const ownCpuSeconds = (): number => {

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { batchEncoder, headerLine, logLine, loopLine, parseLog, RecordBuffer } from "../src/domain/LogFile.js"
 import type { RunHeader } from "../src/domain/Run.js"
 import * as FileJournal from "../src/layers/FileJournal.js"
+import { buildContext } from "../src/layers/TestLayer.js"
 
 const VALUES: ReadonlyArray<unknown> = [
   0, -0, 1, -1.5, 1e-300, 1.7976931348623157e308, 2 ** 53 + 2, 0.1 + 0.2, NaN, Infinity, -Infinity,
@@ -25,23 +26,7 @@ const header: RunHeader = {
   filename: "train.ts",
   start_time: 0,
   tree: null,
-  build: {
-    argv: [],
-    node_version: process.version,
-    platform: process.platform,
-    arch: process.arch,
-    cpus: 1,
-    cpu_model: "test",
-    mem_total: 1,
-    hostname: "test",
-    pid: process.pid,
-    git_branch: null,
-    git_head: null,
-    make_level: null,
-    make_goals: null,
-    makefile_hash: null,
-    backend: null
-  }
+  build: buildContext({ mem_total: 1 })
 }
 
 /** A logged value as the run-log format reads it back (`logLine`, then `parseLog`). */

@@ -17,10 +17,31 @@ import * as Replayer from "./Replayer.js"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { ReplayPlan } from "../domain/ReplayPlan.js"
+import type { BuildContext } from "../domain/Run.js"
 import type { ObjectStore } from "../services/ObjectStore.js"
 import * as Context from "effect/Context"
 import { type BackfillRecord, type LoopEntry, Store } from "../services/Store.js"
 import * as SqliteStore from "./SqliteStore.js"
+
+/** The build context of a run a test or a bench makes up (this process, a made-up machine); `overrides` set any field. */
+export const buildContext = (overrides: Partial<BuildContext> = {}): BuildContext => ({
+  argv: [],
+  node_version: process.version,
+  platform: process.platform,
+  arch: process.arch,
+  cpus: 1,
+  cpu_model: "test",
+  mem_total: 0,
+  hostname: "test",
+  pid: process.pid,
+  git_branch: null,
+  git_head: null,
+  make_level: null,
+  make_goals: null,
+  makefile_hash: null,
+  backend: null,
+  ...overrides
+})
 
 /** Options of the test layer. */
 export interface TestOptions {
@@ -100,23 +121,7 @@ export const world: Effect.Effect<TestWorld, StoreError, Scope.Scope> = Effect.m
               filename,
               start_time: start,
               tree: null,
-              build: {
-                argv: [],
-                node_version: process.version,
-                platform: process.platform,
-                arch: process.arch,
-                cpus: 1,
-                cpu_model: "test",
-                mem_total: 0,
-                hostname: "test",
-                pid: process.pid,
-                git_branch: null,
-                git_head: null,
-                make_level: null,
-                make_goals: null,
-                makefile_hash: null,
-                backend: null
-              }
+              build: buildContext()
             },
             status: "committed",
             vid: null,

@@ -12,8 +12,8 @@ import * as Either from "effect/Either"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { tstampOf } from "../../src/domain/Ids.js"
 import { logLine, loopLine, parseLog } from "../../src/domain/LogFile.js"
-import type { BuildContext } from "../../src/domain/Run.js"
 import * as FileJournal from "../../src/layers/FileJournal.js"
+import { buildContext } from "../../src/layers/TestLayer.js"
 import * as GitVersioning from "../../src/layers/GitVersioning.js"
 import * as SqliteStore from "../../src/layers/SqliteStore.js"
 import { Store } from "../../src/services/Store.js"
@@ -46,23 +46,14 @@ describe("a crash during commit", () => {
       const tree = yield* versioning.snapshot
       const head = yield* versioning.head
       const dead = spawnSync("true").pid!
-      const build: BuildContext = {
+      const build = buildContext({
         argv: ["--kwargs", "epochs=1"],
-        node_version: process.version,
-        platform: process.platform,
-        arch: process.arch,
-        cpus: 1,
-        cpu_model: "test",
         mem_total: 1,
         hostname: "reliability-test",
         pid: dead,
         git_branch: head.branch,
-        git_head: head.head,
-        make_level: null,
-        make_goals: null,
-        makefile_hash: null,
-        backend: null
-      }
+        git_head: head.head
+      })
       const now = Date.now()
       const [writer, header] = yield* journal.open({
         projid: PROJ,

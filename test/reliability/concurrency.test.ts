@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { tstampOf } from "../../src/domain/Ids.js"
 import type { RunHeader } from "../../src/domain/Run.js"
 import * as FileJournal from "../../src/layers/FileJournal.js"
+import { buildContext } from "../../src/layers/TestLayer.js"
 import * as SqliteStore from "../../src/layers/SqliteStore.js"
 import { Store } from "../../src/services/Store.js"
 import { expectContiguous, json, journals, runsOf, start, steadySandbox } from "./support.js"
@@ -119,23 +120,7 @@ describe("concurrency", () => {
       filename: "steady.ts",
       start_time: now,
       tree: null,
-      build: {
-        argv: [],
-        node_version: process.version,
-        platform: process.platform,
-        arch: process.arch,
-        cpus: 1,
-        cpu_model: "test",
-        mem_total: 1,
-        hostname: "test",
-        pid,
-        git_branch: null,
-        git_head: null,
-        make_level: null,
-        make_goals: null,
-        makefile_hash: null,
-        backend: null
-      }
+      build: buildContext({ mem_total: 1, pid })
     })
     const tstamps = await Effect.runPromise(
       Effect.scoped(Effect.forEach(
