@@ -632,18 +632,7 @@ export const make = (file: string) =>
         `SELECT run_id, projid, tstamp, filename, status, vid, start_time, end_time, build
          FROM runs ORDER BY tstamp, filename`
       ).values,
-      (rows) =>
-        rows.map((r): RunRow => ({
-          runId: r[0] as number,
-          projid: r[1] as string,
-          tstamp: r[2] as string,
-          filename: r[3] as string,
-          status: r[4] as RunStatus,
-          vid: r[5] as string | null,
-          startTime: r[6] as number,
-          endTime: r[7] as number | null,
-          build: decodeBuild(r[8])
-        }))
+      (rows) => rows.map(runRowOf)
     )
 
     /** The read-only connection of the read paths (file stores), opened on first use. */
