@@ -8,7 +8,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { checkpointing, Flor, FlorTest, ObjectStore, range, Store, withRun } from "flordb"
 import type { Checkpointable } from "../src/services/Checkpointable.js"
-import type { ReplayPlan } from "../src/domain/ReplayPlan.js"
+import { type ReplayPlan, replayWindow } from "../src/domain/ReplayPlan.js"
 
 const E = 6
 const S = 4
@@ -158,6 +158,37 @@ describe("replay scan kinds (in memory)", () => {
       expect(result.divergence.recorded).not.toBe(result.divergence.replayed)
       expect(result.divergences).toBeGreaterThan(0)
       expect(result.compared).toBeGreaterThan(E * S)
+    }))
+
+  it.scopedLive("a replay reads only the records its plan can execute (window by main-loop iteration)", () =>
+    Effect.gen(function*() {
+      const { world, past } = yield* setup
+      const store = yield* Effect.provide(Store, world.record())
+      const main = yield* store.mainLoop(past)
+      expect(main.map((m) => [m.name, m.iteration])).toEqual(Array.from({ length: E }, (_, i) => ["epoch", i + 1]))
+      const ctxs = main.map((m) => m.ctx)
+      const full = yield* store.recorded(past)
+      const range = yield* store.recorded(past, replayWindow(planFor(past, "range", ["p_grad"], { from: 3, to: 4 }), ctxs))
+      const epochOf = (rec: typeof full, ctx: number): number | undefined => {
+        const byCtx = new Map(rec.loops.map((l) => [l.ctx, l]))
+        for (let l = byCtx.get(ctx); l !== undefined; l = byCtx.get(l.parent)) if (l.name === "epoch") return l.iteration
+        return undefined
+      }
+      // every top-level record, and epoch 3's records (its own and its steps'), nothing of other epochs
+      expect(range.logs.filter((l) => l.ctx === 0)).toEqual(full.logs.filter((l) => l.ctx === 0))
+      expect(range.logs.filter((l) => l.name === "loss").map((l) => epochOf(range, l.ctx))).toEqual(Array(S).fill(3))
+      expect(range.logs.filter((l) => l.ctx !== 0).every((l) => epochOf(range, l.ctx) === 3)).toBe(true)
+      expect(range.logs.filter((l) => l.ctx !== 0)).toEqual(full.logs.filter((l) => l.ctx !== 0 && epochOf(full, l.ctx) === 3))
+      const prefix = yield* store.recorded(past, replayWindow(planFor(past, "prefix", []), ctxs))
+      expect(prefix.logs.every((l) => l.ctx === 0)).toBe(true)
+      const suffix = yield* store.recorded(past, replayWindow(planFor(past, "suffix", []), ctxs))
+      expect(new Set(suffix.logs.filter((l) => l.ctx !== 0).map((l) => epochOf(suffix, l.ctx)))).toEqual(new Set([E]))
+      // a divergence inside the window is still found and located
+      const output = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "flor-div-")), "result.json")
+      yield* replay(world, planFor(past, "range", ["p_grad"], { from: 4, to: 5, output }), new Set(["p_grad"]), 0.5)
+      const result = JSON.parse(fs.readFileSync(output, "utf8"))
+      expect(result.divergence.at).toBe("epoch=4/step=1")
+      expect(result.compared).toBe(S + 2) // epoch 4's S losses and acc, and init before the loop
     }))
 
   it.scopedLive("--kwargs on replay is refused", () =>

@@ -28,6 +28,40 @@ export const ReplayPlan = Schema.Struct({
 })
 export type ReplayPlan = typeof ReplayPlan.Type
 
+/**
+ * Loop contexts whose records a replay reads: `[from, to)` ranges of context ids
+ * (`to` may be `Infinity`).
+ */
+export type CtxWindow = ReadonlyArray<readonly [from: number, to: number]>
+
+/**
+ * The contexts a plan can execute and compare, given the context id of each
+ * main-loop iteration in order (iterations 1..n): everything before the main loop
+ * (the top level is context 0), plus the iterations it runs in full, plus what
+ * follows the main loop when it runs the suffix. A run enters contexts in
+ * increasing order, so an iteration's nested contexts lie between its own id and
+ * the next iteration's. Undefined (read everything) when the ids do not look
+ * like one main loop run once.
+ */
+export const replayWindow = (plan: ReplayPlan, mainCtxs: ReadonlyArray<number>): CtxWindow | undefined => {
+  const n = mainCtxs.length
+  if (n === 0 || mainCtxs.some((c, i) => i > 0 && c <= mainCtxs[i - 1]!)) return undefined
+  const ctxOf = (i: number) => (i <= n ? mainCtxs[i - 1]! : Infinity)
+  const before = [0, mainCtxs[0]!] as const
+  switch (plan.kind) {
+    case "prefix":
+      return [before]
+    case "suffix":
+      return [before, [ctxOf(n), Infinity]]
+    case "validation":
+    case "range": {
+      const from = Math.max(1, plan.from ?? 1)
+      const to = Math.min(n + 1, plan.to ?? n + 1)
+      return from < to ? [before, [ctxOf(from), ctxOf(to)]] : [before]
+    }
+  }
+}
+
 /** The plan as the `FLOR_REPLAY` environment variable carries it. */
 export const ReplayPlanJson = Schema.parseJson(ReplayPlan)
 

@@ -1,7 +1,7 @@
 /**
  * Run journals as files under `$FLOR_HOME/journal/<projid>/<tstamp>.jsonl`:
- * appended and fdatasync'ed on every flush (large batches by a writer thread, so
- * the recording loop does not wait for the disk), created exclusively so two runs
+ * appended and fdatasync'ed on every flush (after a run's first flush by a writer
+ * thread, so the recording loop does not wait for the disk), created exclusively so two runs
  * never share a tstamp.
  *
  * @since 0.1.0
@@ -84,7 +84,11 @@ const openExclusive = (dir: string, header: RunHeader) =>
     catch: fail(dir)
   })
 
-/** A batch with at least this many records starts the journal's writer thread. */
+/**
+ * A batch with at least this many records starts the journal's writer thread, and so
+ * does a run's second batch: a script that records for longer than one flush interval
+ * never waits for the disk on its own thread, and one that ends sooner never starts a thread.
+ */
 const THREAD_THRESHOLD = 4096
 /**
  * Jobs handed to the writer thread and not durable yet beyond which `appendBatch`
@@ -228,10 +232,11 @@ const transferList = (batch: RecordBatch): Array<ArrayBuffer> => {
 }
 
 /**
- * The writer of one open journal. Small batches are encoded, written and
- * fdatasync'ed on the calling thread; the first large one starts a writer thread
- * that does all of that for every later write, in order, so a recording loop
- * does not wait for the disk (unless more than `QUEUED` jobs are still being written).
+ * The writer of one open journal. A run's first batch, when small, is encoded, written
+ * and fdatasync'ed on the calling thread; the next batch (or a first large one) starts
+ * a writer thread that does all of that for every later write, in order, so a
+ * recording loop does not wait for the disk (unless more than `QUEUED` jobs are still
+ * being written).
  */
 const openWriter = (fd: number, file: string) =>
   Effect.gen(function*() {
@@ -251,6 +256,8 @@ const openWriter = (fd: number, file: string) =>
     let closing = false
     /** False once a writer thread could not be started: everything is written here. */
     let threads = true
+    /** Batches written on this thread. */
+    let batchesHere = 0
 
     const wake = () => {
       const resume = waiting
@@ -378,8 +385,13 @@ const openWriter = (fd: number, file: string) =>
     const appendBatch = (batch: RecordBatch): Effect.Effect<void, JournalError> =>
       Effect.suspend(() => {
         for (let i = 0; i < batch.names.length; i++) known[batch.nameBase + i] = batch.names[i]!
-        if (worker === undefined && batch.size >= THREAD_THRESHOLD && threads && lost === undefined) worker = spawn()
-        if (worker === undefined) return Effect.zipRight(writeHere(Buffer.from(encode(batch))), checked)
+        if (worker === undefined && threads && lost === undefined && (batch.size >= THREAD_THRESHOLD || batchesHere > 0)) {
+          worker = spawn()
+        }
+        if (worker === undefined) {
+          batchesHere++
+          return Effect.zipRight(writeHere(Buffer.from(encode(batch))), checked)
+        }
         return Effect.zipRight(post(worker, { batch }, transferList(batch)), checked)
       })
 

@@ -19,7 +19,7 @@ import * as Schema from "effect/Schema"
 import { ReplayError } from "../domain/Errors.js"
 import { partition } from "../domain/Partition.js"
 import { type Divergence, type ReplayPlan, ReplayPlanJson, type ReplayResult, ReplayResultJson } from "../domain/ReplayPlan.js"
-import { type Recorded, Store } from "../services/Store.js"
+import { Store } from "../services/Store.js"
 import { type Compiled, precompiled } from "./internal/precompile.js"
 
 /** What to replay and how. */
@@ -46,14 +46,6 @@ export interface ReplaySummary {
   readonly restores: number
   readonly workers: number
   readonly seconds: number
-}
-
-/** The main loop of a recorded run: its name and number of iterations, from the profiling records. */
-export const mainLoopOf = (recorded: Recorded): { readonly name: string; readonly iterations: number } | undefined => {
-  const ctxs = new Set(recorded.logs.filter((l) => l.name === "flor.iter_s").map((l) => l.ctx))
-  const rows = recorded.loops.filter((l) => ctxs.has(l.ctx))
-  if (rows.length === 0) return undefined
-  return { name: rows[0]!.name, iterations: rows[0]!.entries ?? rows.length }
 }
 
 const tsxCli = createRequire(import.meta.url).resolve("tsx/cli")
@@ -103,17 +95,9 @@ export const runReplay = (job: ReplayJob): Effect.Effect<ReplaySummary, ReplayEr
     const key = { tstamp: job.plan.tstamp, filename: job.plan.filename }
     const fail = (detail: string) => new ReplayError({ ...key, detail })
     const parallel = job.plan.kind === "range" || job.plan.kind === "validation"
-    // Only a partitioned scan needs the main loop's length (reading a whole run takes ~0.1 s per
-    // 40k records); prefix and suffix scans only check that the run is there.
-    const length = parallel
-      ? Effect.map(store.recorded(key), (recorded) => mainLoopOf(recorded)?.iterations ?? 0)
-      : Effect.flatMap(
-        store.runs,
-        (runs) =>
-          runs.some((r) => r.tstamp === key.tstamp && r.filename === key.filename)
-            ? Effect.succeed(0)
-            : Effect.as(store.recorded(key), 0) // fails as a missing run does
-      )
+    // The main loop's length (from its profiling records) bounds a partitioned scan without an end;
+    // the query also fails as a missing run does.
+    const length = Effect.map(store.mainLoop(key), (main) => main[0]?.entries ?? main.length)
     const n = yield* Effect.mapError(length, (e) => fail(e.message))
     const started = performance.now()
     const ranges = parallel

@@ -30,7 +30,8 @@ import {
   type ReplayPlan,
   type ReplayResult,
   ReplayResultJson,
-  ReplayStop
+  ReplayStop,
+  replayWindow
 } from "../domain/ReplayPlan.js"
 import { decode, select } from "../domain/Snapshot.js"
 import { Args } from "../services/Args.js"
@@ -76,7 +77,11 @@ export const make = (plan: ReplayPlan) =>
       const [name, value] = [...kwargs.right][0]!
       return yield* Effect.fail(new KwargsError({ reason: "OnReplay", arg: name, value, expected: "no --kwargs" }))
     }
-    const recorded = yield* store.recorded({ tstamp: plan.tstamp, filename: plan.filename })
+    const key = { tstamp: plan.tstamp, filename: plan.filename }
+    // only the records this plan can execute are read (and compared): a 1-epoch range of a
+    // long run reads that epoch, not the whole run
+    const main = yield* store.mainLoop(key)
+    const recorded = yield* store.recorded(key, replayWindow(plan, main.map((m) => m.ctx)))
     const started = performance.now()
 
     const loopByCtx = new Map(recorded.loops.map((l) => [l.ctx, l]))

@@ -23,9 +23,18 @@ import type { ColumnRecords, Frame, FrameRun, LoopCoord, LoopPath } from "../dom
 import { columnBuilder, pivot } from "../domain/Frame.js"
 import { BuildContext, buildValue, isBuildColumn, type RunRow, type RunStatus } from "../domain/Run.js"
 import { fromText, toText, typeOf } from "../domain/Value.js"
-import { type BackfillRecord, type LogEntry, type LoopEntry, type QueryResult, Store } from "../services/Store.js"
+import {
+  type BackfillRecord,
+  type LogEntry,
+  type LoopEntry,
+  type MainIteration,
+  type QueryResult,
+  type RunKey,
+  Store
+} from "../services/Store.js"
 import type { CheckpointLine } from "../domain/LogFile.js"
 import { latestMigration, migrations } from "./internal/migrations.js"
+import type { CtxWindow } from "../domain/ReplayPlan.js"
 
 const CHUNK = 200
 
@@ -585,32 +594,54 @@ export const make = (file: string) =>
         for (const i of iterations) yield* sql`DELETE FROM checkpoints WHERE run_id = ${runId} AND loop_iteration = ${i}`
       }).pipe(sql.withTransaction, retryBusy, Effect.mapError(storeError("gc")))
 
-    const recorded: Store["Type"]["recorded"] = (key) =>
-      Effect.gen(function*() {
-        const all = yield* runs
+    const runOf = (key: RunKey) =>
+      Effect.flatMap(runs, (all) => {
         const run = all.find((r) => r.tstamp === key.tstamp && r.filename === key.filename)
-        if (run === undefined) {
-          return yield* Effect.fail(new Error(`no stored run ${key.tstamp} of ${key.filename}`))
+        return run === undefined
+          ? Effect.fail(new Error(`no stored run ${key.tstamp} of ${key.filename}`))
+          : Effect.succeed(run)
+      })
+
+    /** `WHERE` terms and parameters selecting a run's rows in a context window (every row without one). */
+    const windowed = (runId: number, window: CtxWindow | undefined): ReadonlyArray<readonly [string, Array<number>]> =>
+      window === undefined
+        ? [["run_id = ?", [runId]]]
+        : window.filter(([from, to]) => from < to).map(([from, to]) =>
+          Number.isFinite(to)
+            ? ["run_id = ? AND ctx_id >= ? AND ctx_id < ?", [runId, from, to]]
+            : ["run_id = ? AND ctx_id >= ?", [runId, from]]
+        )
+
+    const recorded: Store["Type"]["recorded"] = (key, window) =>
+      Effect.gen(function*() {
+        const run = yield* runOf(key)
+        const parts = windowed(run.runId, window)
+        const logs: Array<LogEntry> = []
+        const loops: Array<LoopEntry> = []
+        // each part in rowid order: the records of one context keep the order they were logged in
+        for (const [where, params] of parts) {
+          for (
+            const r of yield* sql.unsafe(
+              `SELECT ctx_id, value_name, value, value_type FROM logs WHERE ${where} ORDER BY rowid`,
+              params
+            ).values
+          ) logs.push({ ctx: r[0] as number, name: r[1] as string, value: fromText(r[2] as string, r[3] as number) })
+          for (
+            const r of yield* sql.unsafe(
+              `SELECT ctx_id, parent_ctx_id, loop_name, loop_entries, loop_iteration, loop_value FROM loops WHERE ${where}`,
+              params
+            ).values
+          ) {
+            loops.push({
+              ctx: r[0] as number,
+              parent: r[1] as number,
+              name: r[2] as string,
+              entries: r[3] as number | null,
+              iteration: r[4] as number,
+              value: r[5] === null ? null : JSON.parse(r[5] as string)
+            })
+          }
         }
-        const logs = (yield* sql.unsafe(
-          `SELECT ctx_id, value_name, value, value_type FROM logs WHERE run_id = ? ORDER BY rowid`,
-          [run.runId]
-        ).values).map((r): LogEntry => ({
-          ctx: r[0] as number,
-          name: r[1] as string,
-          value: fromText(r[2] as string, r[3] as number)
-        }))
-        const loops = (yield* sql.unsafe(
-          `SELECT ctx_id, parent_ctx_id, loop_name, loop_entries, loop_iteration, loop_value FROM loops WHERE run_id = ?`,
-          [run.runId]
-        ).values).map((r): LoopEntry => ({
-          ctx: r[0] as number,
-          parent: r[1] as number,
-          name: r[2] as string,
-          entries: r[3] as number | null,
-          iteration: r[4] as number,
-          value: r[5] === null ? null : JSON.parse(r[5] as string)
-        }))
         const checkpoints = (yield* sql.unsafe(
           `SELECT ctx_id, loop_name, loop_iteration, uri, bytes, checksum, materialize_ms FROM checkpoints
            WHERE run_id = ? ORDER BY loop_iteration`,
@@ -626,6 +657,24 @@ export const make = (file: string) =>
         }))
         return { run, logs, loops, checkpoints }
       }).pipe(Effect.mapError(storeError("recorded")))
+
+    const mainLoop: Store["Type"]["mainLoop"] = (key) =>
+      Effect.gen(function*() {
+        const run = yield* runOf(key)
+        const rows = yield* sql.unsafe(
+          `SELECT p.loop_name, p.loop_iteration, p.loop_entries, p.ctx_id
+           FROM logs l JOIN loops p ON p.run_id = l.run_id AND p.ctx_id = l.ctx_id
+           WHERE l.value_name = 'flor.iter_s' AND l.run_id = ?
+           ORDER BY p.loop_iteration, p.ctx_id`,
+          [run.runId]
+        ).values
+        return rows.map((r): MainIteration => ({
+          name: r[0] as string,
+          iteration: r[1] as number,
+          entries: r[2] as number | null,
+          ctx: r[3] as number
+        }))
+      }).pipe(Effect.mapError(storeError("mainLoop")))
 
     const runs = Effect.map(
       sql.unsafe(
@@ -692,6 +741,7 @@ export const make = (file: string) =>
       ingest,
       backfill,
       recorded,
+      mainLoop,
       checkpoints,
       dropCheckpoints,
       runs: Effect.mapError(runs, storeError("runs")),

@@ -9,6 +9,7 @@ import type { QueryError, StoreError } from "../domain/Errors.js"
 import type { Frame } from "../domain/Frame.js"
 import type { CheckpointLine, LogLine, LoopLine } from "../domain/LogFile.js"
 import type { RunHeader, RunRow, RunStatus } from "../domain/Run.js"
+import type { CtxWindow } from "../domain/ReplayPlan.js"
 
 /** A log record, as the run log holds it. */
 export type LogEntry = LogLine
@@ -58,6 +59,14 @@ export interface Recorded {
   readonly checkpoints: ReadonlyArray<CheckpointLine>
 }
 
+/** One iteration of a run's main loop (the one its profiling records time). */
+export interface MainIteration {
+  readonly name: string
+  readonly iteration: number
+  readonly entries: number | null
+  readonly ctx: number
+}
+
 /** The result of a read-only SQL query. */
 export interface QueryResult {
   readonly columns: ReadonlyArray<string>
@@ -75,8 +84,13 @@ export class Store extends Context.Tag("flordb/Store")<Store, {
    * re-running a replay writes no duplicates. Returns the number of records written.
    */
   readonly backfill: (key: RunKey, records: ReadonlyArray<BackfillRecord>) => Effect.Effect<number, StoreError>
-  /** What a run recorded; fails with a StoreError when there is no such run. */
-  readonly recorded: (key: RunKey) => Effect.Effect<Recorded, StoreError>
+  /**
+   * What a run recorded — only the records and loop rows of contexts in `window`, when
+   * given; fails with a StoreError when there is no such run.
+   */
+  readonly recorded: (key: RunKey, window?: CtxWindow) => Effect.Effect<Recorded, StoreError>
+  /** The iterations of a run's main loop in order (empty when it had none); fails when there is no such run. */
+  readonly mainLoop: (key: RunKey) => Effect.Effect<ReadonlyArray<MainIteration>, StoreError>
   /** Every stored checkpoint of every run, by run. */
   readonly checkpoints: Effect.Effect<ReadonlyArray<{ readonly run: RunKey; readonly checkpoint: CheckpointLine }>, StoreError>
   /** Forgets the given checkpoints of a run (after their objects were deleted). */

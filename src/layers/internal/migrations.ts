@@ -51,6 +51,11 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
       SELECT r.projid, r.tstamp, r.filename, NULLIF(l.ctx_id, 0) AS ctx_id,
              l.value_name, l.value, l.value_type
       FROM logs l JOIN runs r USING (run_id)`
+  }),
+  // A replay reads one run's records by context range, not by scanning every run's.
+  "0002_logs_by_run": Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE INDEX logs_by_run ON logs (run_id, ctx_id)`
   })
 }
 
