@@ -15,7 +15,10 @@
  * 2. Replay time vs number of versions: 8 commits of train.ts with trivial differences
  *    (a comment and a renamed variable each), one run each; `flor replay … --jobs 1`
  *    of 1, 2, 4 and 8 of them (wall time of the whole command, and seconds/version);
- *    then the 8 with `--jobs 2` vs `--jobs 1` (alternated, A B B A).
+ *    then the 8 with `--jobs 2` vs `--jobs 1` (alternated, A B B A). These versions are
+ *    tiny: a replay is mostly process start-up, beside the command's serial start-up and
+ *    planning (measured with `--dry-run`). 2b: the same `--jobs` comparison on 8 versions
+ *    whose replay re-runs their training (a range scan).
  *
  * Run with `npm run build && npx tsx bench/multiversion.ts`; writes
  * `bench/results/multiversion.json`. `BENCH_MV_RUNS` (default 3) sets the runs of
@@ -39,6 +42,12 @@ const VERSIONS = [1, 2, 4, 8] as const
 /** Repeats of one replay (section 1), for its run-to-run spread on this machine now. */
 const NOISE_REPEATS = 3
 const VERSION_KWARGS = ["epochs=2", "samples=1500", "hidden=32"] as const
+/**
+ * Section 2b: versions whose replay does real work (a range scan re-runs their training,
+ * ~2 s each here), where `--jobs` has something to parallelize; section 2's tiny versions
+ * replay in ~0.7 s, mostly process start-up.
+ */
+const TRAINING_KWARGS = ["epochs=4", "samples=16000", "hidden=64"] as const
 const TARGETS = { median_error: 0.05, max_error: 0.15, jobs2_speedup: 1.7 } as const
 
 /** Kwargs of the section-1 runs: different sizes, learning rates, optimizers and seeds. */
@@ -382,8 +391,15 @@ const estimateSection = async (original: string) => {
   }
 }
 
+/** How section 2 replays its versions: their size, the column (hence the scan), and which counts. */
+interface VersionsSetup {
+  readonly kwargs: ReadonlyArray<string>
+  readonly column: string
+  readonly counts: ReadonlyArray<number>
+}
+
 /** Section 2: replay time vs number of versions, and --jobs 2 vs --jobs 1. */
-const versionsSection = async (original: string) => {
+const versionsSection = async (original: string, setup: VersionsSetup) => {
   const sb = newSandbox("mv-versions", versionOf(original, 1))
   try {
     const n = Math.max(...VERSIONS)
@@ -395,17 +411,20 @@ const versionsSection = async (original: string) => {
         sb.git("add", "-A")
         sb.git("commit", "-qm", `version ${k}`)
       }
-      const rec = await record(sb, [...VERSION_KWARGS, `seed=${k}`])
+      const rec = await record(sb, [...setup.kwargs, `seed=${k}`])
       recorded.push({ version: k, ...rec })
     }
     const vids = new Set(florJson(sb, "runs").map((r) => String(r["vid"])))
     console.log(`  recorded ${n} runs of ${n} versions (${vids.size} distinct vids), load ${load()}`)
     fs.writeFileSync(path.join(sb.dir, "train.ts"), edit(versionOf(original, n))) // today's script
-    const column = "train_acc" // validation scan
+    const column = setup.column
+    // the serial part of every command: start-up and planning, no replay
+    const dry = await timed(() => sb.florAsync("replay", column, `seed <= ${n}`, "--dry-run"))
+    if (dry.out.status !== 0) throw new Error(`flor replay --dry-run failed: ${dry.out.stderr}`)
 
     const counts: Array<Record<string, unknown>> = []
     let jobs1At8: Awaited<ReturnType<typeof replay>> | undefined
-    for (const k of VERSIONS) {
+    for (const k of setup.counts) {
       const r = await replay(sb, column, `seed <= ${k}`, 1)
       if (r.report.length !== k) throw new Error(`expected ${k} replays, got ${r.report.length}`)
       if (k === n) jobs1At8 = r
@@ -430,10 +449,10 @@ const versionsSection = async (original: string) => {
     const intercept = my - slope * mx
     const ssRes = ys.reduce((a, y, i) => a + (y - (intercept + slope * xs[i]!)) ** 2, 0)
     const ssTot = ys.reduce((a, y) => a + (y - my) ** 2, 0)
-    const r2 = ssTot === 0 ? 1 : 1 - ssRes / ssTot
+    const r2 = xs.length < 2 ? null : ssTot === 0 ? 1 : 1 - ssRes / ssTot
 
-    // --jobs 2 vs --jobs 1 on all versions, A B B A (the first A is the 8-version run above)
-    const jobs1 = [jobs1At8!]
+    // --jobs 2 vs --jobs 1 on all versions, A B B A (the first A is the 8-version run above, if any)
+    const jobs1 = jobs1At8 === undefined ? [await replay(sb, column, `seed <= ${n}`, 1)] : [jobs1At8]
     const jobs2: Array<Awaited<ReturnType<typeof replay>>> = []
     for (const jobs of [2, 2, 1]) {
       const r = await replay(sb, column, `seed <= ${n}`, jobs)
@@ -450,7 +469,8 @@ const versionsSection = async (original: string) => {
       recorded: recorded.map((r) => ({ ...r, seconds: round(r.seconds, 2) })),
       distinct_versions: vids.size,
       counts,
-      fit: { slope_s_per_version: round(slope, 3), intercept_s: round(intercept, 3), r2: round(r2, 4) },
+      fit: { slope_s_per_version: round(slope, 3), intercept_s: round(intercept, 3), r2: r2 === null ? null : round(r2, 4) },
+      dry_run_s: round(dry.seconds, 2),
       jobs: {
         versions: n,
         jobs1_s: jobs1.map((r) => round(r.seconds, 2)),
@@ -548,7 +568,7 @@ export const runMultiversionBench = async (): Promise<Record<string, unknown>> =
   console.log(renderTable(tableRuns))
 
   console.log(`2. replay time vs number of versions (${VERSION_KWARGS.join(" ")}, validation scan)`)
-  const versions = await versionsSection(original)
+  const versions = await versionsSection(original, { kwargs: VERSION_KWARGS, column: "train_acc", counts: VERSIONS })
   const first = versions.counts[0]!
   const last = versions.counts.at(-1)!
   const table2: Table = {
@@ -588,10 +608,35 @@ export const runMultiversionBench = async (): Promise<Record<string, unknown>> =
       `s/version ${num(first["per_version_s"])} at 1 version, ${num(last["per_version_s"])} at ${num(last["versions"])}`,
       `--jobs 2 vs --jobs 1 on ${versions.jobs.versions} versions: ${versions.jobs.speedup}x ` +
       `(jobs 1: ${versions.jobs.jobs1_s.join(" / ")} s; jobs 2: ${versions.jobs.jobs2_s.join(" / ")} s); ` +
-      `target >= ${TARGETS.jobs2_speedup}x ${versions.jobs.target_met ? "met" : "MISSED"}; load ${versions.jobs.load.join(", ")}`
+      `target >= ${TARGETS.jobs2_speedup}x ${versions.jobs.target_met ? "met" : "MISSED"}; load ${versions.jobs.load.join(", ")}`,
+      `serial part of every command (start-up and planning, \`--dry-run\` of the 8): ${versions.dry_run_s} s`
     ]
   }
   console.log(renderTable(table2))
+
+  console.log(`2b. --jobs 2 vs --jobs 1 on versions that train (${TRAINING_KWARGS.join(" ")}, range scan)`)
+  const training = await versionsSection(original, { kwargs: TRAINING_KWARGS, column: "step_loss", counts: [] })
+  const table2b: Table = {
+    title: `2b. flor replay step_loss (range scan: the whole training) of ${training.jobs.versions} versions, --jobs 2 vs --jobs 1`,
+    headers: ["jobs", "command s (median)", "runs s", "cpu s", "speedup", "target", "verdict"],
+    rows: [
+      [1, training.jobs.jobs1_median_s, training.jobs.jobs1_s.join(" / "), training.jobs.jobs1_cpu_s, null, null, null],
+      [
+        2,
+        training.jobs.jobs2_median_s,
+        training.jobs.jobs2_s.join(" / "),
+        training.jobs.jobs2_cpu_s,
+        training.jobs.speedup,
+        `>= ${TARGETS.jobs2_speedup}`,
+        training.jobs.target_met ? "met" : "MISSED"
+      ]
+    ],
+    notes: [
+      `A B B A; load ${training.jobs.load.join(", ")} on ${os.cpus().length} cpus; ` +
+      `serial part (start-up and planning, \`--dry-run\`): ${training.dry_run_s} s`
+    ]
+  }
+  console.log(renderTable(table2b))
 
   const result = {
     benchmark: "multiversion",
@@ -609,8 +654,9 @@ export const runMultiversionBench = async (): Promise<Record<string, unknown>> =
       samples: samples.map((s) => ({ ...s, error: round(s.error, 4), error_without_launch: round(s.error_without_launch, 4) }))
     },
     versions,
+    training_versions: { kwargs: TRAINING_KWARGS, ...training },
     table: table1,
-    tables: [table1, tableRuns, table2],
+    tables: [table1, tableRuns, table2, table2b],
     seconds: round((performance.now() - started) / 1000, 1),
     environment: environment()
   }

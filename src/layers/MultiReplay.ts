@@ -12,9 +12,11 @@ import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Config from "effect/Config"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { analyze, scanKind } from "../domain/analysis/Script.js"
 import { propagateImports } from "../domain/analysis/Imports.js"
 import { propagate } from "../domain/analysis/Propagate.js"
@@ -23,12 +25,13 @@ import { ColumnError, QueryError, ReplayError, type StoreError } from "../domain
 import type { Frame } from "../domain/Frame.js"
 import { scriptArgv } from "../domain/Kwargs.js"
 import { partition } from "../domain/Partition.js"
-import type { ScanKind } from "../domain/ReplayPlan.js"
+import { type ReplayPlan, ReplayPlanJson, type ScanKind } from "../domain/ReplayPlan.js"
 import { isBuildColumn, type RunRow } from "../domain/Run.js"
 import { Project } from "../services/Project.js"
 import { Store } from "../services/Store.js"
 import { Versioning } from "../services/Versioning.js"
 import { filterFrame, identifiersOf } from "./FrameQuery.js"
+import { precompiled } from "./internal/precompile.js"
 import { runReplay, type ReplaySummary } from "./ReplayRunner.js"
 
 /** What the user asked. */
@@ -71,12 +74,12 @@ const median = (xs: ReadonlyArray<number>) => {
 const tsxCli = createRequire(import.meta.url).resolve("tsx/cli")
 
 /**
- * Seconds the tsx launcher adds around a script's own process, for a run that no replay has
- * measured yet (see `flor.replay_startup_s`): the estimate then starts from the recording's
- * `flor.startup_s`, which counts from the script process's own start, under tsx. Measured on this
- * machine, now, by launching a script that prints its own uptime the same way: wall time minus that
- * uptime. 0 when the probe fails. (A replay usually runs precompiled under plain node and starts
- * faster than its recording did, so this first estimate errs high; later ones use measured start-ups.)
+ * Seconds the tsx launcher adds around a script's own process, for a run whose replay
+ * start-up neither an earlier replay nor the probe (`probeStartup`) measured: the
+ * estimate then starts from the recording's `flor.startup_s`, which counts from the
+ * script process's own start, under tsx. Measured on this machine, now, by launching a
+ * script that prints its own uptime the same way: wall time minus that uptime. 0 when
+ * the probe fails.
  */
 const launcherOverhead = Effect.sync(() => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flor-launch-"))
@@ -97,6 +100,39 @@ const launcherOverhead = Effect.sync(() => {
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+/**
+ * A replay's start-up, measured before any replay of the script has run: the run's
+ * version is materialized as a replay would be, precompiled, and started under a
+ * plan naming no stored run, so the process stops as soon as its replay layer looks
+ * the run up — after the script's imports and top-level code. Wall seconds from
+ * before the compile; none when the script cannot be precompiled or the probe fails
+ * to start (the estimate then falls back to the recording's start-up).
+ */
+const probeStartup = (planned: PlannedRun) =>
+  Effect.scoped(Effect.gen(function*() {
+    const project = yield* Project
+    const dir = yield* materialize(planned)
+    const started = performance.now()
+    const compiled = yield* precompiled(path.join(dir, planned.run.filename), { debug: false })
+    if (Option.isNone(compiled)) return Option.none<number>()
+    const plan: ReplayPlan = {
+      projid: project.projid,
+      tstamp: "flor-startup-probe",
+      filename: planned.run.filename,
+      kind: "prefix",
+      probes: []
+    }
+    const r = spawnSync(process.execPath, [...compiled.value.execArgv, compiled.value.entry, ...scriptArgv(planned.run.build.argv)], {
+      cwd: dir,
+      env: { ...process.env, FLOR_REPLAY: Schema.encodeSync(ReplayPlanJson)(plan) },
+      stdio: "ignore",
+      timeout: 120_000
+    })
+    return r.error === undefined && r.signal === null
+      ? Option.some((performance.now() - started) / 1000)
+      : Option.none<number>()
+  })).pipe(Effect.catchAll(() => Effect.succeed(Option.none<number>())))
 
 /** Estimated seconds of a replay of `[from, to)` from the run's profiling records. */
 export const estimate = (p: {
@@ -219,6 +255,21 @@ export const plan = (request: ReplayRequest) =>
     for (const filename of new Set(selected.map((r) => r.filename))) {
       const seen = top.rows.filter((r) => r.filename === filename).map((r) => num(r["flor.replay_startup_s"])).filter((x) => x > 0)
       if (seen.length > 0) replayStartups.set(filename, median(seen))
+    }
+    // Never replayed yet: probe the start-up on the newest selected run's version of the script.
+    for (const filename of new Set(selected.map((r) => r.filename))) {
+      if (replayStartups.has(filename)) continue
+      const newest = selected.filter((r) => r.filename === filename).at(-1)!
+      const probed = yield* probeStartup({
+        run: newest,
+        kind: scripts.get(filename)!.kind,
+        lines: scripts.get(filename)!.lines,
+        iterations: 0,
+        checkpoints: 0,
+        workers: 1,
+        estimate: 0
+      })
+      if (Option.isSome(probed)) replayStartups.set(filename, probed.value)
     }
     const launch = selected.some((r) => !replayStartups.has(r.filename)) ? yield* launcherOverhead : 0
     const perRun = Math.max(1, Math.floor(request.jobs / Math.max(1, selected.length)))
