@@ -38,6 +38,9 @@ import type { CtxWindow } from "../domain/ReplayPlan.js"
 
 const CHUNK = 200
 
+/** Contexts per `DELETE … IN (…)` of a backfill (SQLite allows 32766 parameters). */
+const DELETE_CHUNK = 500
+
 const storeError = (operation: string) => (cause: SqlError.SqlError | unknown) =>
   new StoreError({
     operation,
@@ -556,12 +559,22 @@ export const make = (file: string) =>
           return parent
         }
         const logs: Array<LogEntry> = records.map((r) => ({ ctx: ctxOf(r.path), name: r.name, value: r.value }))
-        const written = new Set<string>()
+        // what an earlier replay wrote at the same contexts is replaced: deleted by column, in chunks
+        const ctxsByName = new Map<string, Set<number>>()
         for (const l of logs) {
-          const k = `${l.ctx}\u0000${l.name}`
-          if (written.has(k)) continue
-          written.add(k)
-          yield* sql`DELETE FROM logs WHERE run_id = ${runId} AND ctx_id = ${l.ctx} AND value_name = ${l.name}`
+          let ctxs = ctxsByName.get(l.name)
+          if (ctxs === undefined) ctxsByName.set(l.name, ctxs = new Set())
+          ctxs.add(l.ctx)
+        }
+        for (const [name, ctxs] of ctxsByName) {
+          const all = [...ctxs]
+          for (let i = 0; i < all.length; i += DELETE_CHUNK) {
+            const chunk = all.slice(i, i + DELETE_CHUNK)
+            yield* sql.unsafe(
+              `DELETE FROM logs WHERE run_id = ? AND value_name = ? AND ctx_id IN (${chunk.map(() => "?").join(", ")})`,
+              [runId, name, ...chunk]
+            ).raw
+          }
         }
         yield* insertRecords(runId, logs, newLoops, [])
         return logs.length
