@@ -166,9 +166,8 @@ describe("replay scan kinds (in memory)", () => {
       const store = yield* Effect.provide(Store, world.record())
       const main = yield* store.mainLoop(past)
       expect(main.map((m) => [m.name, m.iteration])).toEqual(Array.from({ length: E }, (_, i) => ["epoch", i + 1]))
-      const ctxs = main.map((m) => m.ctx)
       const full = yield* store.recorded(past)
-      const range = yield* store.recorded(past, replayWindow(planFor(past, "range", ["p_grad"], { from: 3, to: 4 }), ctxs))
+      const range = yield* store.recorded(past, replayWindow(planFor(past, "range", ["p_grad"], { from: 3, to: 4 }), main))
       const epochOf = (rec: typeof full, ctx: number): number | undefined => {
         const byCtx = new Map(rec.loops.map((l) => [l.ctx, l]))
         for (let l = byCtx.get(ctx); l !== undefined; l = byCtx.get(l.parent)) if (l.name === "epoch") return l.iteration
@@ -179,9 +178,9 @@ describe("replay scan kinds (in memory)", () => {
       expect(range.logs.filter((l) => l.name === "loss").map((l) => epochOf(range, l.ctx))).toEqual(Array(S).fill(3))
       expect(range.logs.filter((l) => l.ctx !== 0).every((l) => epochOf(range, l.ctx) === 3)).toBe(true)
       expect(range.logs.filter((l) => l.ctx !== 0)).toEqual(full.logs.filter((l) => l.ctx !== 0 && epochOf(full, l.ctx) === 3))
-      const prefix = yield* store.recorded(past, replayWindow(planFor(past, "prefix", []), ctxs))
+      const prefix = yield* store.recorded(past, replayWindow(planFor(past, "prefix", []), main))
       expect(prefix.logs.every((l) => l.ctx === 0)).toBe(true)
-      const suffix = yield* store.recorded(past, replayWindow(planFor(past, "suffix", []), ctxs))
+      const suffix = yield* store.recorded(past, replayWindow(planFor(past, "suffix", []), main))
       expect(new Set(suffix.logs.filter((l) => l.ctx !== 0).map((l) => epochOf(suffix, l.ctx)))).toEqual(new Set([E]))
       // a divergence inside the window is still found and located
       const output = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "flor-div-")), "result.json")

@@ -35,19 +35,22 @@ export type ReplayPlan = typeof ReplayPlan.Type
 export type CtxWindow = ReadonlyArray<readonly [from: number, to: number]>
 
 /**
- * The contexts a plan can execute and compare, given the context id of each
- * main-loop iteration in order (iterations 1..n): everything before the main loop
- * (the top level is context 0), plus the iterations it runs in full, plus what
- * follows the main loop when it runs the suffix. A run enters contexts in
- * increasing order, so an iteration's nested contexts lie between its own id and
- * the next iteration's. Undefined (read everything) when the ids do not look
- * like one main loop run once.
+ * The contexts a plan can execute and compare, given the main loop's iterations
+ * (number and context id) in order: everything before the main loop (the top
+ * level is context 0), plus the iterations it runs in full, plus what follows the
+ * main loop when it runs the suffix. A run enters contexts in increasing order, so
+ * an iteration's nested contexts lie between its own id and the next iteration's.
+ * Undefined (read everything) unless the iterations are 1..n with increasing ids,
+ * i.e. one main loop run once.
  */
-export const replayWindow = (plan: ReplayPlan, mainCtxs: ReadonlyArray<number>): CtxWindow | undefined => {
-  const n = mainCtxs.length
-  if (n === 0 || mainCtxs.some((c, i) => i > 0 && c <= mainCtxs[i - 1]!)) return undefined
-  const ctxOf = (i: number) => (i <= n ? mainCtxs[i - 1]! : Infinity)
-  const before = [0, mainCtxs[0]!] as const
+export const replayWindow = (
+  plan: ReplayPlan,
+  main: ReadonlyArray<{ readonly iteration: number; readonly ctx: number }>
+): CtxWindow | undefined => {
+  const n = main.length
+  if (n === 0 || main.some((m, i) => m.iteration !== i + 1 || (i > 0 && m.ctx <= main[i - 1]!.ctx))) return undefined
+  const ctxOf = (i: number) => (i <= n ? main[i - 1]!.ctx : Infinity)
+  const before = [0, main[0]!.ctx] as const
   switch (plan.kind) {
     case "prefix":
       return [before]

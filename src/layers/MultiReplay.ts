@@ -109,21 +109,21 @@ const launcherOverhead = Effect.sync(() => {
  * before the compile; none when the script cannot be precompiled or the probe fails
  * to start (the estimate then falls back to the recording's start-up).
  */
-const probeStartup = (planned: PlannedRun) =>
+const probeStartup = (run: RunRow, lines: ReadonlyArray<number>) =>
   Effect.scoped(Effect.gen(function*() {
     const project = yield* Project
-    const dir = yield* materialize(planned)
+    const dir = yield* materialize(run, lines)
     const started = performance.now()
-    const compiled = yield* precompiled(path.join(dir, planned.run.filename), { debug: false })
+    const compiled = yield* precompiled(path.join(dir, run.filename), { debug: false })
     if (Option.isNone(compiled)) return Option.none<number>()
     const plan: ReplayPlan = {
       projid: project.projid,
       tstamp: "flor-startup-probe",
-      filename: planned.run.filename,
+      filename: run.filename,
       kind: "prefix",
       probes: []
     }
-    const r = spawnSync(process.execPath, [...compiled.value.execArgv, compiled.value.entry, ...scriptArgv(planned.run.build.argv)], {
+    const r = spawnSync(process.execPath, [...compiled.value.execArgv, compiled.value.entry, ...scriptArgv(run.build.argv)], {
       cwd: dir,
       env: { ...process.env, FLOR_REPLAY: Schema.encodeSync(ReplayPlanJson)(plan) },
       stdio: "ignore",
@@ -250,26 +250,15 @@ export const plan = (request: ReplayRequest) =>
     const top = yield* store.dataframe(["flor.startup_s", "flor.prefix_s", "flor.suffix_s", "flor.restore_s", "flor.replay_startup_s"])
     const checkpoints = yield* store.checkpoints
     // A replay's start-up, as measured by earlier replays of the same script in this project
-    // (median), beats the recording's own (which ran under other loaders and opened a journal).
+    // (median), beats the recording's own (which ran under other loaders and opened a journal);
+    // a script never replayed yet is probed on its newest selected run's version.
     const replayStartups = new Map<string, number>()
     for (const filename of new Set(selected.map((r) => r.filename))) {
       const seen = top.rows.filter((r) => r.filename === filename).map((r) => num(r["flor.replay_startup_s"])).filter((x) => x > 0)
-      if (seen.length > 0) replayStartups.set(filename, median(seen))
-    }
-    // Never replayed yet: probe the start-up on the newest selected run's version of the script.
-    for (const filename of new Set(selected.map((r) => r.filename))) {
-      if (replayStartups.has(filename)) continue
-      const newest = selected.filter((r) => r.filename === filename).at(-1)!
-      const probed = yield* probeStartup({
-        run: newest,
-        kind: scripts.get(filename)!.kind,
-        lines: scripts.get(filename)!.lines,
-        iterations: 0,
-        checkpoints: 0,
-        workers: 1,
-        estimate: 0
-      })
-      if (Option.isSome(probed)) replayStartups.set(filename, probed.value)
+      const startup = seen.length > 0
+        ? Option.some(median(seen))
+        : yield* probeStartup(selected.filter((r) => r.filename === filename).at(-1)!, scripts.get(filename)!.lines)
+      if (Option.isSome(startup)) replayStartups.set(filename, startup.value)
     }
     const launch = selected.some((r) => !replayStartups.has(r.filename)) ? yield* launcherOverhead : 0
     const perRun = Math.max(1, Math.floor(request.jobs / Math.max(1, selected.length)))
@@ -324,8 +313,11 @@ export const plan = (request: ReplayRequest) =>
     })
   })
 
-/** Materializes a run's version into a temporary directory, with the new statements propagated into its script. */
-const materialize = (planned: PlannedRun) =>
+/**
+ * Materializes a run's version into a temporary directory, with the new statements (at
+ * `lines` of today's script) propagated into its script.
+ */
+const materialize = (run: RunRow, lines: ReadonlyArray<number>) =>
   Effect.acquireRelease(
     Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "flor-version-"))),
     (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -333,19 +325,19 @@ const materialize = (planned: PlannedRun) =>
     Effect.gen(function*() {
       const project = yield* Project
       const versioning = yield* Versioning
-      const fail = (detail: string) => new ReplayError({ tstamp: planned.run.tstamp, filename: planned.run.filename, detail })
-      yield* Effect.mapError(versioning.checkout(planned.run.vid!, dir), (e) => fail(e.message))
+      const fail = (detail: string) => new ReplayError({ tstamp: run.tstamp, filename: run.filename, detail })
+      yield* Effect.mapError(versioning.checkout(run.vid!, dir), (e) => fail(e.message))
       const modules = path.join(project.root, "node_modules")
       if (fs.existsSync(modules) && !fs.existsSync(path.join(dir, "node_modules"))) {
         fs.symlinkSync(modules, path.join(dir, "node_modules"), "dir")
       }
-      const newer = fs.readFileSync(path.join(project.root, planned.run.filename), "utf8")
-      const target = path.join(dir, planned.run.filename)
-      if (!fs.existsSync(target)) return yield* Effect.fail(fail(`${planned.run.filename} is not in version ${planned.run.vid}`))
+      const newer = fs.readFileSync(path.join(project.root, run.filename), "utf8")
+      const target = path.join(dir, run.filename)
+      if (!fs.existsSync(target)) return yield* Effect.fail(fail(`${run.filename} is not in version ${run.vid}`))
       let older = fs.readFileSync(target, "utf8")
       if (older === newer) return
       // Newer lines shift as statements are inserted into the older file, not the newer: propagate from the bottom up.
-      for (const line of [...planned.lines].sort((a, b) => b - a)) {
+      for (const line of [...lines].sort((a, b) => b - a)) {
         const done = propagate(newer, line, older)
         if (Either.isLeft(done)) return yield* Effect.fail(fail(`cannot propagate line ${line}: ${done.left.message}`))
         older = propagateImports(newer, done.right.source, done.right.unresolved)
@@ -367,7 +359,7 @@ export const execute = (
       planned,
       (p) =>
         Effect.scoped(Effect.gen(function*() {
-          const dir = yield* materialize(p)
+          const dir = yield* materialize(p.run, p.lines)
           return yield* runReplay({
             script: path.join(dir, p.run.filename),
             cwd: dir,

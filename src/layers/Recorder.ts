@@ -161,6 +161,13 @@ export const make = Effect.gen(function*() {
   let lastFlush = performance.now()
   let sinceCheck = 0
 
+  /** Runs a journal write, keeping its outcome in `flushError` (a later write retries a failed one). */
+  const noting = (write: Effect.Effect<void, JournalError>): Effect.Effect<void> =>
+    Effect.matchEffect(write, {
+      onSuccess: () => Effect.sync(() => void (flushError = undefined)),
+      onFailure: (e) => Effect.sync(() => void (flushError = e))
+    })
+
   // Checkpoints written since the last look are journaled with every flush, not only
   // at the next main-loop boundary (an epoch may be long): a crash keeps them usable.
   // A write that fails is kept by the journal and retried with the next one.
@@ -168,17 +175,7 @@ export const make = Effect.gen(function*() {
     lastFlush = performance.now()
     journalCheckpoints(stored)
     const batch = buffer.take()
-    if (batch === undefined) return Effect.void
-    return run.writer.appendBatch(batch).pipe(
-      Effect.tap(() => {
-        flushError = undefined
-      }),
-      Effect.catchAll((e) =>
-        Effect.sync(() => {
-          flushError = e
-        })
-      )
-    )
+    return batch === undefined ? Effect.void : noting(run.writer.appendBatch(batch))
   })
 
   /** Buffers the loop rows of `frame` and of its ancestors not written in this run yet, outermost first. */
@@ -253,16 +250,7 @@ export const make = Effect.gen(function*() {
       }
       journalCheckpoints(yield* materializer.drain)
       yield* flush
-      yield* r.writer.sync.pipe(
-        Effect.tap(() => {
-          flushError = undefined
-        }),
-        Effect.catchAll((e) =>
-          Effect.sync(() => {
-            flushError = e
-          })
-        )
-      )
+      yield* noting(r.writer.sync)
       if (flushError !== undefined) return yield* Effect.fail(flushError)
       if (r.records === 0) {
         yield* r.writer.remove

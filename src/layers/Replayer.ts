@@ -80,9 +80,7 @@ export const make = (plan: ReplayPlan) =>
     const key = { tstamp: plan.tstamp, filename: plan.filename }
     // only the records this plan can execute are read (and compared): a 1-epoch range of a
     // long run reads that epoch, not the whole run
-    const main = yield* store.mainLoop(key)
-    const once = main.every((m, i) => m.iteration === i + 1)
-    const recorded = yield* store.recorded(key, once ? replayWindow(plan, main.map((m) => m.ctx)) : undefined)
+    const recorded = yield* store.recorded(key, replayWindow(plan, yield* store.mainLoop(key)))
     const started = performance.now()
 
     const loopByCtx = new Map(recorded.loops.map((l) => [l.ctx, l]))

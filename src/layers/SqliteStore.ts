@@ -149,8 +149,9 @@ interface ReadRun extends FrameRun {
 }
 
 const RUNS_SQL = `SELECT run_id, projid, tstamp, filename FROM runs ORDER BY tstamp, filename`
-const RUN_ROWS_SQL = `SELECT run_id, projid, tstamp, filename, status, vid, start_time, end_time, build
-  FROM runs ORDER BY tstamp, filename`
+/** The columns of `runs` that `runRowOf` reads, in its order. */
+const RUN_COLUMNS = "run_id, projid, tstamp, filename, status, vid, start_time, end_time, build"
+const RUN_ROWS_SQL = `SELECT ${RUN_COLUMNS} FROM runs ORDER BY tstamp, filename`
 const LOOP_SQL = `SELECT parent_ctx_id, loop_name, loop_iteration, loop_value FROM loops WHERE run_id = ? AND ctx_id = ?`
 const FIRST_CTX_SQL = `SELECT ctx_id FROM logs WHERE value_name = ? AND run_id = ? ORDER BY ctx_id LIMIT 1`
 const LAST_CTX_SQL = `SELECT ctx_id FROM logs WHERE value_name = ? AND run_id = ? ORDER BY ctx_id DESC LIMIT 1`
@@ -607,13 +608,13 @@ export const make = (file: string) =>
         for (const i of iterations) yield* sql`DELETE FROM checkpoints WHERE run_id = ${runId} AND loop_iteration = ${i}`
       }).pipe(sql.withTransaction, retryBusy, Effect.mapError(storeError("gc")))
 
+    const noRun = (key: RunKey) => new Error(`no stored run ${key.tstamp} of ${key.filename}`)
+
     const runOf = (key: RunKey) =>
-      Effect.flatMap(runs, (all) => {
-        const run = all.find((r) => r.tstamp === key.tstamp && r.filename === key.filename)
-        return run === undefined
-          ? Effect.fail(new Error(`no stored run ${key.tstamp} of ${key.filename}`))
-          : Effect.succeed(run)
-      })
+      Effect.flatMap(
+        sql.unsafe(`SELECT ${RUN_COLUMNS} FROM runs WHERE tstamp = ? AND filename = ?`, [key.tstamp, key.filename]).values,
+        (rows) => rows[0] === undefined ? Effect.fail(noRun(key)) : Effect.succeed(runRowOf(rows[0]))
+      )
 
     /** `WHERE` terms and parameters selecting a run's rows in a context window (every row without one). */
     const windowed = (runId: number, window: CtxWindow | undefined): ReadonlyArray<readonly [string, Array<number>]> =>
@@ -673,13 +674,14 @@ export const make = (file: string) =>
 
     const mainLoop: Store["Type"]["mainLoop"] = (key) =>
       Effect.gen(function*() {
-        const run = yield* runOf(key)
+        const runId = yield* runIdOf(key.tstamp, key.filename)
+        if (runId === undefined) return yield* Effect.fail(noRun(key))
         const rows = yield* sql.unsafe(
           `SELECT p.loop_name, p.loop_iteration, p.loop_entries, p.ctx_id
            FROM logs l JOIN loops p ON p.run_id = l.run_id AND p.ctx_id = l.ctx_id
            WHERE l.value_name = 'flor.iter_s' AND l.run_id = ?
            ORDER BY p.loop_iteration, p.ctx_id`,
-          [run.runId]
+          [runId]
         ).values
         return rows.map((r): MainIteration => ({
           name: r[0] as string,
@@ -690,10 +692,7 @@ export const make = (file: string) =>
       }).pipe(Effect.mapError(storeError("mainLoop")))
 
     const runs = Effect.map(
-      sql.unsafe(
-        `SELECT run_id, projid, tstamp, filename, status, vid, start_time, end_time, build
-         FROM runs ORDER BY tstamp, filename`
-      ).values,
+      sql.unsafe(RUN_ROWS_SQL).values,
       (rows) => rows.map(runRowOf)
     )
 
