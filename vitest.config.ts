@@ -3,7 +3,12 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   resolve: {
-    alias: { flordb: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }
+    alias: [
+      { find: /^flordb$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
+      // src/domain/analysis/Typescript.cts re-exports the compiler for node's require (see there);
+      // vite does not transform CommonJS TypeScript, so tests import the compiler directly.
+      { find: /^\.\/Typescript\.cjs$/, replacement: "typescript" }
+    ]
   },
   test: {
     include: ["test/**/*.test.ts"],

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import * as path from "node:path"
-import ts from "typescript"
+import ts from "./Typescript.cjs"
 import { analysisError } from "./Errors.js"
 
 /** A parsed and bound source file. */

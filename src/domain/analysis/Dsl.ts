@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import ts from "typescript"
+import ts from "./Typescript.cjs"
 import { literalText, type Parsed, startLine } from "./Ast.js"
 
 /** The DSL calls the analysis cares about. */

@@ -35,7 +35,7 @@
  *
  * @since 0.1.0
  */
-import ts from "typescript"
+import ts from "./Typescript.cjs"
 
 /** A tree node. */
 export interface GNode {

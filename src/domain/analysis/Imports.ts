@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import ts from "typescript"
+import ts from "./Typescript.cjs"
 
 interface Named {
   readonly module: string

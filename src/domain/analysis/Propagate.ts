@@ -77,7 +77,7 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
-import ts from "typescript"
+import ts from "./Typescript.cjs"
 import {
   contains,
   declarationOf,

@@ -31,7 +31,7 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
-import ts from "typescript"
+import ts from "./Typescript.cjs"
 import type { ScanKind } from "../ReplayPlan.js"
 import { declarationOf, endLine, isReference, parse, type Parsed, startLine } from "./Ast.js"
 import { type Dsl, type DslOptions, type FlorCall, recognize } from "./Dsl.js"
