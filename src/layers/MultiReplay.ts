@@ -16,7 +16,6 @@ import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import { analyze, scanKind } from "../domain/analysis/Script.js"
 import { propagateImports } from "../domain/analysis/Imports.js"
 import { propagate } from "../domain/analysis/Propagate.js"
@@ -25,14 +24,14 @@ import { ColumnError, QueryError, ReplayError, type StoreError } from "../domain
 import type { Frame } from "../domain/Frame.js"
 import { scriptArgv } from "../domain/Kwargs.js"
 import { partition } from "../domain/Partition.js"
-import { type ReplayPlan, ReplayPlanJson, type ScanKind } from "../domain/ReplayPlan.js"
+import type { ReplayPlan, ScanKind } from "../domain/ReplayPlan.js"
 import { isBuildColumn, type RunRow } from "../domain/Run.js"
 import { Project } from "../services/Project.js"
 import { Store } from "../services/Store.js"
 import { Versioning } from "../services/Versioning.js"
 import { filterFrame, identifiersOf } from "./FrameQuery.js"
 import { precompiled } from "./internal/precompile.js"
-import { runReplay, type ReplaySummary } from "./ReplayRunner.js"
+import { runReplay, type ReplaySummary, workerArgs, workerEnv } from "./ReplayRunner.js"
 
 /** What the user asked. */
 export interface ReplayRequest {
@@ -113,8 +112,9 @@ const probeStartup = (run: RunRow, lines: ReadonlyArray<number>) =>
   Effect.scoped(Effect.gen(function*() {
     const project = yield* Project
     const dir = yield* materialize(run, lines)
+    const script = path.join(dir, run.filename)
     const started = performance.now()
-    const compiled = yield* precompiled(path.join(dir, run.filename), { debug: false })
+    const compiled = yield* precompiled(script, { debug: false })
     if (Option.isNone(compiled)) return Option.none<number>()
     const plan: ReplayPlan = {
       projid: project.projid,
@@ -123,9 +123,9 @@ const probeStartup = (run: RunRow, lines: ReadonlyArray<number>) =>
       kind: "prefix",
       probes: []
     }
-    const r = spawnSync(process.execPath, [...compiled.value.execArgv, compiled.value.entry, ...scriptArgv(run.build.argv)], {
+    const r = spawnSync(process.execPath, [...workerArgs(script, scriptArgv(run.build.argv), compiled)], {
       cwd: dir,
-      env: { ...process.env, FLOR_REPLAY: Schema.encodeSync(ReplayPlanJson)(plan) },
+      env: workerEnv(process.env, plan),
       stdio: "ignore",
       timeout: 120_000
     })

@@ -50,19 +50,29 @@ export interface ReplaySummary {
 
 const tsxCli = createRequire(import.meta.url).resolve("tsx/cli")
 
-/** The command line of a worker: the precompiled script under node, or the script under tsx. */
-const workerArgs = (job: ReplayJob, compiled: Option.Option<Compiled>): Array<string> =>
+/** The command line of a worker (after `node`): the precompiled script, or the script under tsx. */
+export const workerArgs = (
+  script: string,
+  argv: ReadonlyArray<string>,
+  compiled: Option.Option<Compiled>
+): Array<string> =>
   Option.match(compiled, {
-    onNone: () => [tsxCli, job.script, ...job.argv],
-    onSome: (c) => [...c.execArgv, c.entry, ...job.argv]
+    onNone: () => [tsxCli, script, ...argv],
+    onSome: (c) => [...c.execArgv, c.entry, ...argv]
   })
+
+/** The environment of a worker: `base` with the plan in `FLOR_REPLAY`. */
+export const workerEnv = (base: NodeJS.ProcessEnv, plan: ReplayPlan): NodeJS.ProcessEnv => ({
+  ...base,
+  FLOR_REPLAY: Schema.encodeSync(ReplayPlanJson)(plan)
+})
 
 /** Runs one worker process; fails with the last line of its stderr. */
 const runWorker = (job: ReplayJob, plan: ReplayPlan, args: ReadonlyArray<string>) =>
   Effect.async<void, string>((resume) => {
     const child = spawn(process.execPath, [...args], {
       cwd: job.cwd,
-      env: { ...(job.env ?? process.env), FLOR_REPLAY: Schema.encodeSync(ReplayPlanJson)(plan) },
+      env: workerEnv(job.env ?? process.env, plan),
       stdio: ["ignore", "ignore", "pipe"]
     })
     let stderr = ""
@@ -114,7 +124,7 @@ export const runReplay = (job: ReplayJob): Effect.Effect<ReplaySummary, ReplayEr
       Effect.forEach(
         plans,
         (plan, i) =>
-          Effect.mapError(runWorker(job, plan, workerArgs(job, compiled)), (e) => fail(`worker ${i + 1}/${plans.length}: ${e}`))
+          Effect.mapError(runWorker(job, plan, workerArgs(job.script, job.argv, compiled)), (e) => fail(`worker ${i + 1}/${plans.length}: ${e}`))
             .pipe(
               Effect.zipRight(Effect.try({
                 try: () => {
